@@ -1,0 +1,44 @@
+# The commands people type. Every target creates the Python environment first
+# when it is missing or older than pyproject.toml.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help migrate test lint psql db-stop clean
+
+help:
+	@echo "make migrate   apply every migration (embedded PostgreSQL 17 unless DATABASE_URL is set)"
+	@echo "make test      lint the SQL, then run the whole test suite"
+	@echo "make lint      sqlfluff over sql/ and migrations/"
+	@echo "make psql      psql on the database make migrate uses"
+	@echo "make db-stop   stop the embedded PostgreSQL"
+	@echo "make clean     stop the server, delete .venv, .pgdata and caches"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+	  || { echo "Python 3.10 or newer is needed (PYTHON=$(PYTHON))"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+migrate: $(STAMP)
+	$(BIN)/python -m runner migrate
+
+lint: $(STAMP)
+	$(BIN)/sqlfluff lint sql/ migrations/
+
+test: lint
+	$(BIN)/python -m pytest
+
+psql: $(STAMP)
+	$(BIN)/python -m runner psql
+
+db-stop: $(STAMP)
+	$(BIN)/python -m runner server stop
+
+clean:
+	-@test -x $(BIN)/python && $(BIN)/python -m runner server stop
+	rm -rf $(VENV) .pgdata .pytest_cache .hypothesis *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,76 @@
+-- 0005_sessions: refresh-token sessions of users.
+--
+-- Part of the baseline: the same DDL as sql/40_sessions.sql at the time it landed.
+-- Rollout: runs in one transaction on an empty schema; nothing to backfill.
+-- depends: 0004_users
+
+-- =============================================================================
+-- sessions: refresh-token sessions of signed-in users
+-- =============================================================================
+CREATE TABLE sessions (
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    user_id bigint NOT NULL,
+    refresh_token_hash bytea NOT NULL,
+    access_token_jti uuid NOT NULL,
+    device_fingerprint text,
+    ip_address inet,
+    user_agent text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    last_used_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL,
+    revoked_at timestamptz,
+
+    CONSTRAINT pk_sessions PRIMARY KEY (id),
+    CONSTRAINT fk_sessions_user_id FOREIGN KEY (user_id)
+    REFERENCES users (id) ON DELETE RESTRICT,
+    -- The unique constraint's index is the lookup path of every token refresh.
+    CONSTRAINT uq_sessions_refresh_token_hash UNIQUE (refresh_token_hash),
+    CONSTRAINT uq_sessions_access_token_jti UNIQUE (access_token_jti),
+
+    CONSTRAINT ck_sessions_refresh_token_hash_sha256 CHECK (
+        octet_length(refresh_token_hash) = 32
+    ),
+    CONSTRAINT ck_sessions_device_fingerprint_length CHECK (
+        char_length(device_fingerprint) BETWEEN 1 AND 512
+    ),
+    CONSTRAINT ck_sessions_user_agent_length CHECK (
+        char_length(user_agent) <= 1024
+    ),
+    CONSTRAINT ck_sessions_last_used_not_before_created CHECK (
+        last_used_at >= created_at
+    ),
+    CONSTRAINT ck_sessions_expires_after_created CHECK (
+        expires_at > created_at
+    ),
+    CONSTRAINT ck_sessions_revoked_not_before_created CHECK (
+        revoked_at >= created_at
+    )
+);
+
+CREATE INDEX idx_sessions_user_id ON sessions (user_id);
+CREATE INDEX idx_sessions_device_fingerprint ON sessions (device_fingerprint)
+WHERE device_fingerprint IS NOT NULL;
+-- Serves the purge of expired sessions and "sessions expiring soon".
+CREATE INDEX idx_sessions_expires_at ON sessions (expires_at);
+
+COMMENT ON TABLE sessions IS
+'One row per refresh-token session (a signed-in device). The refresh token itself is never stored, only its SHA-256 digest.';
+COMMENT ON COLUMN sessions.id IS 'Surrogate key.';
+COMMENT ON COLUMN sessions.user_id IS 'The signed-in user.';
+COMMENT ON COLUMN sessions.refresh_token_hash IS
+'SHA-256 digest (32 bytes) of the refresh token; unique, the lookup key of a refresh. Secret.';
+COMMENT ON COLUMN sessions.access_token_jti IS
+'JWT ID (jti claim) of the access token issued last for this session; revoking the session denies that token. Secret.';
+COMMENT ON COLUMN sessions.device_fingerprint IS
+'Client-computed device fingerprint, 1 to 512 characters; NULL when the client sends none.';
+COMMENT ON COLUMN sessions.ip_address IS
+'Client address at sign-in (after trusted proxies); NULL when unknown.';
+COMMENT ON COLUMN sessions.user_agent IS
+'HTTP User-Agent at sign-in, at most 1024 characters.';
+COMMENT ON COLUMN sessions.created_at IS 'When the session was opened (sign-in).';
+COMMENT ON COLUMN sessions.last_used_at IS
+'When the refresh token was last used; not before created_at.';
+COMMENT ON COLUMN sessions.expires_at IS
+'When the refresh token stops being accepted; after created_at.';
+COMMENT ON COLUMN sessions.revoked_at IS
+'When the session was revoked (sign-out, password change, admin action); NULL while valid.';

@@ -1,0 +1,69 @@
+"""Where things are and which database to use, from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPO = Path(__file__).resolve().parent.parent
+MIGRATIONS_DIR = REPO / "migrations"
+SQL_DIR = REPO / "sql"
+
+# The embedded development server.
+DEFAULT_PORT = 55432
+DEFAULT_DBNAME = "cadcam"
+SUPERUSER = "postgres"
+
+# Schemes accepted for DATABASE_URL; yoyo needs the +psycopg one to pick psycopg 3.
+LIBPQ_SCHEMES = ("postgresql", "postgres")
+YOYO_SCHEME = "postgresql+psycopg"
+
+
+def database_url_from_env() -> str | None:
+    """DATABASE_URL when set and not empty, else None (use the embedded server)."""
+    return os.environ.get("DATABASE_URL") or None
+
+
+def embedded_port() -> int:
+    return int(os.environ.get("SCHEMA_PG_PORT", DEFAULT_PORT))
+
+
+def embedded_dbname() -> str:
+    return os.environ.get("SCHEMA_PG_DBNAME", DEFAULT_DBNAME)
+
+
+def embedded_state_dir() -> Path:
+    """The git-ignored folder that holds the embedded server's data and log."""
+    return Path(os.environ.get("SCHEMA_PG_STATE_DIR", REPO / ".pgdata")).resolve()
+
+
+def _with_scheme(url: str, scheme: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in (*LIBPQ_SCHEMES, YOYO_SCHEME):
+        from runner.errors import EXIT_USAGE, RunnerError
+
+        raise RunnerError(
+            f"DATABASE_URL must start with postgresql:// (got {parts.scheme or 'no'} scheme)",
+            EXIT_USAGE,
+        )
+    return urlunsplit((scheme, *parts[1:]))
+
+
+def yoyo_url(url: str) -> str:
+    """The URL as yoyo wants it: postgresql+psycopg:// selects psycopg 3."""
+    return _with_scheme(url, YOYO_SCHEME)
+
+
+def libpq_url(url: str) -> str:
+    """The URL as libpq (psycopg, psql, pg_dump) wants it."""
+    return _with_scheme(url, "postgresql")
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced by ***, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit((parts.scheme, netloc, *parts[2:]))

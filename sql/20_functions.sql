@@ -1,0 +1,135 @@
+-- =============================================================================
+-- Validation and trigger functions
+-- =============================================================================
+-- Every function pins search_path so that a caller's search_path can never
+-- redirect an unqualified name to an object of the caller's choosing.
+-- Validation functions are IMMUTABLE (their answer depends on the argument
+-- only) and STRICT (NULL in, NULL out: a CHECK treats NULL as passing, so a
+-- nullable column stays optional).
+
+-- -----------------------------------------------------------------------------
+-- Turkish identity number (TC Kimlik No, TCKN)
+-- -----------------------------------------------------------------------------
+-- CASE, not AND, guards the integer casts: CASE evaluates its branches in
+-- order, AND may evaluate either side first.
+CREATE FUNCTION is_valid_tckn(tckn text)
+RETURNS boolean
+LANGUAGE sql
+IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE
+    WHEN tckn !~ '^[1-9][0-9]{10}$' THEN FALSE
+    ELSE (
+        SELECT
+            (
+                (
+                    7 * (d[1] + d[3] + d[5] + d[7] + d[9])
+                    - (d[2] + d[4] + d[6] + d[8])
+                ) % 10 + 10
+            ) % 10 = d[10]
+            AND (
+                d[1] + d[2] + d[3] + d[4] + d[5]
+                + d[6] + d[7] + d[8] + d[9] + d[10]
+            ) % 10 = d[11]
+        FROM (
+            SELECT string_to_array(tckn, NULL)::integer[] AS d
+        ) AS digits
+    )
+END;
+
+COMMENT ON FUNCTION is_valid_tckn(text) IS
+'True when the text is a valid Turkish identity number (TCKN). Algorithm: exactly 11 ASCII digits d1..d11, d1 not 0; d10 = ((d1+d3+d5+d7+d9)*7 - (d2+d4+d6+d8)) mod 10, taking the non-negative remainder; d11 = (d1+d2+...+d10) mod 10. NULL for NULL.';
+
+-- -----------------------------------------------------------------------------
+-- Turkish tax number (Vergi Kimlik No, VKN)
+-- -----------------------------------------------------------------------------
+CREATE FUNCTION is_valid_vkn(vkn text)
+RETURNS boolean
+LANGUAGE sql
+IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE
+    WHEN vkn !~ '^[0-9]{10}$' THEN FALSE
+    ELSE (
+        SELECT (10 - sum(v) % 10) % 10 = substr(vkn, 10, 1)::integer
+        FROM (
+            SELECT
+                CASE
+                    WHEN t <> 0 AND t * (1 << (10 - p)) % 9 = 0
+                        THEN 9
+                    ELSE t * (1 << (10 - p)) % 9
+                END AS v
+            FROM (
+                SELECT
+                    p,
+                    (substr(vkn, p, 1)::integer + 10 - p) % 10 AS t
+                FROM generate_series(1, 9) AS p
+            ) AS digits
+        ) AS weighted
+    )
+END;
+
+COMMENT ON FUNCTION is_valid_vkn(text) IS
+'True when the text is a valid Turkish tax number (VKN). Algorithm: exactly 10 ASCII digits d1..d10; for each position p = 1..9, t = (dp + 10 - p) mod 10 and v = (t * 2^(10 - p)) mod 9, except that v = 9 when t <> 0 and that remainder is 0; then d10 = (10 - (v1+...+v9) mod 10) mod 10. NULL for NULL.';
+
+-- -----------------------------------------------------------------------------
+-- IANA time zone name
+-- -----------------------------------------------------------------------------
+-- pg_timezone_names reads every zone file on each call (about 20 ms here), so
+-- the common case asks the server's zone loader instead: setting TimeZone
+-- succeeds only for a zone file or a POSIX-style rule ("UTC+3"), and reads
+-- back the file's canonical spelling. POSIX rules always carry a digit, so a
+-- name with a digit (Etc/GMT+3, EST5EDT) is confirmed against
+-- pg_timezone_names. The SET clause restores TimeZone when the function ends.
+-- Declared IMMUTABLE like the other validators: the zone list changes only
+-- with a server upgrade, which is when a DBA re-validates data anyway.
+CREATE FUNCTION is_valid_timezone(tz text)
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp
+SET timezone = 'UTC'
+AS $$
+BEGIN
+    -- Shape of an IANA name: '/'-separated parts of letters, digits, _ + -.
+    -- localtime and posixrules are host artefacts of the tz database, not zones.
+    IF tz !~ '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9][A-Za-z0-9_+-]*)*$'
+        OR tz IN ('localtime', 'posixrules') THEN
+        RETURN FALSE;
+    END IF;
+    PERFORM set_config('timezone', tz, TRUE);
+    -- The loader accepts any letter case; the stored name must be canonical.
+    IF current_setting('timezone') <> tz THEN
+        RETURN FALSE;
+    END IF;
+    IF tz ~ '[0-9]' THEN
+        RETURN EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = tz);
+    END IF;
+    RETURN TRUE;
+EXCEPTION
+    WHEN invalid_parameter_value THEN
+        RETURN FALSE;
+END;
+$$;
+
+COMMENT ON FUNCTION is_valid_timezone(text) IS
+'True when the text is the canonical, case-exact name of an IANA time zone known to this server (Europe/Istanbul, UTC, Etc/GMT+3); false for abbreviations (PST), POSIX rules (UTC+3), wrong letter case and unknown names. NULL for NULL.';
+
+-- -----------------------------------------------------------------------------
+-- updated_at maintenance
+-- -----------------------------------------------------------------------------
+CREATE FUNCTION set_updated_at()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- now() is the transaction start: every row changed by one transaction
+    -- gets the same updated_at, which makes a change set easy to find.
+    NEW.updated_at := now();
+    RETURN NEW;
+END;
+$$;
+
+COMMENT ON FUNCTION set_updated_at() IS
+'BEFORE UPDATE trigger function: stamps updated_at with the transaction time, so the column is right whatever the application sends.';

@@ -1,0 +1,120 @@
+-- =============================================================================
+-- models: CAD documents and their versions
+-- =============================================================================
+-- Versions form a line: a root model (no parent) is version 1, each new
+-- version points at its parent and is exactly the parent's version + 1, and a
+-- parent has at most one next version. All three are declarative:
+--   * ck_models_root_version          root => version 1
+--   * fk_models_parent_model_id       (parent_model_id, user_id, version - 1)
+--                                     must be a row (id, user_id, version):
+--                                     the parent exists, has the previous
+--                                     version number and the same owner
+--   * uq_models_parent_model_id       one next version per parent
+-- so a lineage never repeats a version number and never crosses users.
+CREATE TABLE models (
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    user_id bigint NOT NULL,
+    name text NOT NULL,
+    type model_type NOT NULL,
+    file_format model_file_format NOT NULL,
+    storage_key text NOT NULL,
+    sha256 bytea NOT NULL,
+    file_size bigint NOT NULL,
+    version integer NOT NULL DEFAULT 1,
+    parent_model_id bigint,
+    parent_version integer GENERATED ALWAYS AS (version - 1) STORED,
+    thumbnail_key text,
+    params jsonb,
+    metrics jsonb,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    deleted_at timestamptz,
+
+    CONSTRAINT pk_models PRIMARY KEY (id),
+    CONSTRAINT fk_models_user_id FOREIGN KEY (user_id)
+    REFERENCES users (id) ON DELETE RESTRICT,
+    -- Target of fk_models_parent_model_id; id alone is already unique.
+    CONSTRAINT uq_models_id_user_id_version UNIQUE (id, user_id, version),
+    CONSTRAINT fk_models_parent_model_id FOREIGN KEY (
+        parent_model_id, user_id, parent_version
+    )
+    REFERENCES models (id, user_id, version) ON DELETE RESTRICT,
+    -- Also the index that fk_models_parent_model_id needs.
+    CONSTRAINT uq_models_parent_model_id UNIQUE (parent_model_id),
+    CONSTRAINT uq_models_storage_key UNIQUE (storage_key),
+
+    CONSTRAINT ck_models_name_length CHECK (
+        char_length(btrim(name)) BETWEEN 1 AND 255
+    ),
+    -- S3 object keys are 1 to 1024 bytes of UTF-8.
+    CONSTRAINT ck_models_storage_key_length CHECK (
+        octet_length(storage_key) BETWEEN 1 AND 1024
+    ),
+    CONSTRAINT ck_models_thumbnail_key_length CHECK (
+        octet_length(thumbnail_key) BETWEEN 1 AND 1024
+    ),
+    CONSTRAINT ck_models_sha256_length CHECK (octet_length(sha256) = 32),
+    CONSTRAINT ck_models_file_size_positive CHECK (file_size > 0),
+    CONSTRAINT ck_models_version_positive CHECK (version >= 1),
+    CONSTRAINT ck_models_root_version CHECK (
+        parent_model_id IS NOT NULL OR version = 1
+    ),
+    CONSTRAINT ck_models_params_object CHECK (
+        jsonb_typeof(params) = 'object'
+    ),
+    CONSTRAINT ck_models_metrics_object CHECK (
+        jsonb_typeof(metrics) = 'object'
+    ),
+    CONSTRAINT ck_models_updated_not_before_created CHECK (
+        updated_at >= created_at
+    ),
+    CONSTRAINT ck_models_deleted_not_before_created CHECK (
+        deleted_at >= created_at
+    )
+);
+
+CREATE INDEX idx_models_user_id ON models (user_id);
+CREATE INDEX idx_models_type ON models (type);
+-- Partial GIN indexes: most models carry no params or metrics, and a
+-- containment search (@>) never matches NULL anyway.
+CREATE INDEX gin_models_params ON models USING gin (params)
+WHERE params IS NOT NULL;
+CREATE INDEX gin_models_metrics ON models USING gin (metrics)
+WHERE metrics IS NOT NULL;
+
+CREATE TRIGGER trg_models_updated_at
+BEFORE UPDATE ON models
+FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+COMMENT ON TABLE models IS
+'CAD models (FreeCAD documents and exchange files) stored in S3, one row per version; versions of one model form a line through parent_model_id.';
+COMMENT ON COLUMN models.id IS 'Surrogate key.';
+COMMENT ON COLUMN models.user_id IS
+'Owner of the model; every version of a lineage has the same owner.';
+COMMENT ON COLUMN models.name IS 'Display name, 1 to 255 characters.';
+COMMENT ON COLUMN models.type IS 'Kind of document; see type model_type.';
+COMMENT ON COLUMN models.file_format IS
+'Format of the stored file; see type model_file_format.';
+COMMENT ON COLUMN models.storage_key IS
+'S3 object key of the file, unique: one object is never shared by two rows.';
+COMMENT ON COLUMN models.sha256 IS
+'SHA-256 digest (32 bytes) of the stored file, to verify downloads and find duplicates.';
+COMMENT ON COLUMN models.file_size IS
+'Size of the stored file in bytes, positive; bigint because CAD files exceed 2 GiB.';
+COMMENT ON COLUMN models.version IS
+'Version number in the lineage: 1 for a root, parent''s version + 1 otherwise.';
+COMMENT ON COLUMN models.parent_model_id IS
+'The previous version of this model; NULL for a root (version 1). A model has at most one next version.';
+COMMENT ON COLUMN models.parent_version IS
+'Derived (version - 1), stored only so that fk_models_parent_model_id can check that the parent has exactly the previous version number.';
+COMMENT ON COLUMN models.thumbnail_key IS
+'S3 object key of the preview image; NULL until the thumbnail job has run.';
+COMMENT ON COLUMN models.params IS
+'JSON object of the parameters the model was generated from (dimensions, material, FreeCAD spreadsheet values); NULL when none.';
+COMMENT ON COLUMN models.metrics IS
+'JSON object of measured properties (volume, bounding box, face count); NULL until measured.';
+COMMENT ON COLUMN models.created_at IS 'When this version was created.';
+COMMENT ON COLUMN models.updated_at IS
+'When the row last changed; kept by trigger trg_models_updated_at.';
+COMMENT ON COLUMN models.deleted_at IS
+'When the model was soft-deleted; NULL while visible. The S3 object is removed by a later sweep.';

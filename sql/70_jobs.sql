@@ -1,0 +1,134 @@
+-- =============================================================================
+-- jobs: background work (CAM toolpaths, G-code posts, imports, ...)
+-- =============================================================================
+-- Workers report progress many times a second across the fleet. To keep
+-- those updates heap-only (HOT: no new index entries, no index bloat) the
+-- table leaves 30% of every page free for new row versions, and no index
+-- covers a column that a progress update changes (progress, updated_at).
+CREATE TABLE jobs (
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    user_id bigint NOT NULL,
+    model_id bigint,
+    type job_type NOT NULL,
+    status job_status NOT NULL DEFAULT 'pending',
+    priority smallint NOT NULL DEFAULT 5,
+    input_params jsonb,
+    metrics jsonb,
+    result jsonb,
+    idempotency_key text,
+    celery_task_id uuid,
+    progress smallint NOT NULL DEFAULT 0,
+    retry_count integer NOT NULL DEFAULT 0,
+    max_retries integer NOT NULL DEFAULT 3,
+    timeout_seconds integer NOT NULL DEFAULT 3600,
+    error_message text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    started_at timestamptz,
+    finished_at timestamptz,
+
+    CONSTRAINT pk_jobs PRIMARY KEY (id),
+    CONSTRAINT fk_jobs_user_id FOREIGN KEY (user_id)
+    REFERENCES users (id) ON DELETE RESTRICT,
+    CONSTRAINT fk_jobs_model_id FOREIGN KEY (model_id)
+    REFERENCES models (id) ON DELETE RESTRICT,
+    CONSTRAINT uq_jobs_idempotency_key UNIQUE (idempotency_key),
+    CONSTRAINT uq_jobs_celery_task_id UNIQUE (celery_task_id),
+
+    CONSTRAINT ck_jobs_priority_range CHECK (priority BETWEEN 0 AND 9),
+    CONSTRAINT ck_jobs_progress_range CHECK (progress BETWEEN 0 AND 100),
+    CONSTRAINT ck_jobs_retry_count_nonnegative CHECK (retry_count >= 0),
+    CONSTRAINT ck_jobs_max_retries_nonnegative CHECK (max_retries >= 0),
+    CONSTRAINT ck_jobs_retry_count_within_max CHECK (
+        retry_count <= max_retries
+    ),
+    CONSTRAINT ck_jobs_timeout_seconds_positive CHECK (timeout_seconds > 0),
+    CONSTRAINT ck_jobs_idempotency_key_length CHECK (
+        char_length(idempotency_key) BETWEEN 1 AND 255
+    ),
+    CONSTRAINT ck_jobs_error_message_length CHECK (
+        char_length(error_message) <= 10000
+    ),
+    CONSTRAINT ck_jobs_input_params_object CHECK (
+        jsonb_typeof(input_params) = 'object'
+    ),
+    CONSTRAINT ck_jobs_metrics_object CHECK (
+        jsonb_typeof(metrics) = 'object'
+    ),
+    CONSTRAINT ck_jobs_result_object CHECK (
+        jsonb_typeof(result) = 'object'
+    ),
+    -- State consistency, one rule per constraint so the error names the rule.
+    CONSTRAINT ck_jobs_running_has_started_at CHECK (
+        status <> 'running' OR started_at IS NOT NULL
+    ),
+    CONSTRAINT ck_jobs_finished_at_status CHECK (
+        (status IN ('succeeded', 'failed', 'cancelled', 'timed_out'))
+        = (finished_at IS NOT NULL)
+    ),
+    CONSTRAINT ck_jobs_succeeded_progress_complete CHECK (
+        status <> 'succeeded' OR progress = 100
+    ),
+    CONSTRAINT ck_jobs_finished_not_before_started CHECK (
+        finished_at >= started_at
+    ),
+    CONSTRAINT ck_jobs_started_not_before_created CHECK (
+        started_at >= created_at
+    ),
+    CONSTRAINT ck_jobs_updated_not_before_created CHECK (
+        updated_at >= created_at
+    )
+)
+WITH (fillfactor = 70);
+
+CREATE INDEX idx_jobs_user_id ON jobs (user_id);
+CREATE INDEX idx_jobs_model_id ON jobs (model_id);
+CREATE INDEX idx_jobs_type ON jobs (type);
+-- The queue and the dashboard: "jobs in status X, oldest first".
+CREATE INDEX idx_jobs_status_created_at ON jobs (status, created_at);
+CREATE INDEX gin_jobs_input_params ON jobs USING gin (input_params)
+WHERE input_params IS NOT NULL;
+CREATE INDEX gin_jobs_metrics ON jobs USING gin (metrics)
+WHERE metrics IS NOT NULL;
+
+CREATE TRIGGER trg_jobs_updated_at
+BEFORE UPDATE ON jobs
+FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+COMMENT ON TABLE jobs IS
+'Background jobs run by Celery workers: model generation and import, CAM toolpaths, G-code post-processing, simulation, thumbnails, exports. Stored with fillfactor 70 so that progress updates stay HOT.';
+COMMENT ON COLUMN jobs.id IS 'Surrogate key.';
+COMMENT ON COLUMN jobs.user_id IS 'The user who asked for the job.';
+COMMENT ON COLUMN jobs.model_id IS
+'The model the job works on; NULL for jobs that create a model from scratch.';
+COMMENT ON COLUMN jobs.type IS 'Kind of work; see type job_type.';
+COMMENT ON COLUMN jobs.status IS
+'Job life cycle; see type job_status. Checked against started_at, finished_at and progress.';
+COMMENT ON COLUMN jobs.priority IS
+'Scheduling priority from 0 (most urgent) to 9 (least urgent); jobs of equal priority run oldest first.';
+COMMENT ON COLUMN jobs.input_params IS
+'JSON object of the job''s input (tool library, feeds and speeds, post-processor options); NULL when none.';
+COMMENT ON COLUMN jobs.metrics IS
+'JSON object of measurements the worker reports (machining time, toolpath length, memory); NULL until reported.';
+COMMENT ON COLUMN jobs.result IS
+'JSON object describing the output (storage keys of produced files, warnings); NULL until the job ends.';
+COMMENT ON COLUMN jobs.idempotency_key IS
+'Client-chosen key, unique when present: submitting the same key twice finds the first job instead of making a second.';
+COMMENT ON COLUMN jobs.celery_task_id IS
+'Celery task id of the current attempt, unique when present.';
+COMMENT ON COLUMN jobs.progress IS
+'Percent done, 0 to 100; 100 when succeeded. Updated often: never index it.';
+COMMENT ON COLUMN jobs.retry_count IS
+'Attempts retried so far; never more than max_retries.';
+COMMENT ON COLUMN jobs.max_retries IS 'How many retries the job may use, 0 or more.';
+COMMENT ON COLUMN jobs.timeout_seconds IS
+'Wall-clock limit of one attempt in seconds, positive; past it the job is timed_out.';
+COMMENT ON COLUMN jobs.error_message IS
+'Error of the last failed attempt, at most 10000 characters.';
+COMMENT ON COLUMN jobs.created_at IS 'When the job was submitted.';
+COMMENT ON COLUMN jobs.updated_at IS
+'When the row last changed; kept by trigger trg_jobs_updated_at. Not indexed, so progress updates stay HOT.';
+COMMENT ON COLUMN jobs.started_at IS
+'When a worker started the current attempt; set whenever status is running.';
+COMMENT ON COLUMN jobs.finished_at IS
+'When the job reached a finished state (succeeded, failed, cancelled, timed_out); set exactly then, never before started_at.';
