@@ -33,11 +33,13 @@ CREATE TABLE users (
 
     -- email: stored lower-case so that the unique constraint is
     -- case-insensitive; the format check accepts upper case on purpose, so
-    -- that an upper-case address is reported by the lower-case rule.
+    -- that an upper-case address is reported by the lower-case rule. Format:
+    -- RFC 5322 dot-atom local part (no leading, trailing or double dot), then
+    -- a domain of at least two labels of letters, digits and inner hyphens.
     CONSTRAINT ck_users_email_lowercase CHECK (email = lower(email)),
     CONSTRAINT ck_users_email_length CHECK (char_length(email) <= 254),
     CONSTRAINT ck_users_email_format CHECK (
-        email ~ '^[A-Za-z0-9.!#$%&''*+/=?^_`{|}~-]+@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$'  -- noqa: LT05
+        email ~ '^[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$'  -- noqa: LT05
     ),
     CONSTRAINT ck_users_phone_e164 CHECK (phone ~ '^\+[1-9][0-9]{6,14}$'),
     CONSTRAINT ck_users_phone_verified_has_phone CHECK (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import subprocess
 
@@ -41,6 +42,14 @@ def normalized_dump(url: str) -> list[str]:
     ]
 
 
+def schema_diff(expected_url: str, actual_url: str) -> list[str]:
+    """Unified diff of two databases' normalized schema dumps; empty when equal."""
+    return list(difflib.unified_diff(
+        normalized_dump(expected_url), normalized_dump(actual_url),
+        fromfile="expected", tofile="actual", lineterm="",
+    ))
+
+
 PROJECT_OBJECTS_SQL = """
 SELECT 'relation ' || c.relname
 FROM pg_class AS c
@@ -78,3 +87,88 @@ def project_objects(conn: psycopg.Connection) -> list[str]:
     """Objects in schema public that the project made (not yoyo's, not extensions' members)."""
     rows = conn.execute(PROJECT_OBJECTS_SQL, {"yoyo": list(YOYO_TABLES)}).fetchall()
     return [row[0] for row in rows]
+
+
+# -- Catalog description -------------------------------------------------------
+# Plain queries on pg_catalog, one per kind of object, each returning rows of
+# plain Python values in a stable order. Yoyo's tables are left out.
+
+COLUMNS_SQL = """
+SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated,
+       col_description(c.oid, a.attnum)
+FROM pg_attribute AS a
+JOIN pg_class AS c ON c.oid = a.attrelid
+LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+  AND a.attnum > 0 AND NOT a.attisdropped AND c.relname <> ALL (%(yoyo)s)
+ORDER BY c.relname, a.attnum
+"""
+
+TABLES_SQL = """
+SELECT c.relname, obj_description(c.oid, 'pg_class'), c.reloptions
+FROM pg_class AS c
+WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+  AND c.relname <> ALL (%(yoyo)s)
+ORDER BY c.relname
+"""
+
+CONSTRAINTS_SQL = """
+SELECT con.conname, con.conrelid::regclass::text, con.contype,
+       pg_get_constraintdef(con.oid), con.confdeltype, con.confupdtype,
+       array(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY AS k (n, i)
+             JOIN pg_attribute AS a ON a.attrelid = con.conrelid AND a.attnum = k.n
+             ORDER BY k.i)
+FROM pg_constraint AS con
+JOIN pg_class AS c ON c.oid = con.conrelid
+WHERE c.relnamespace = 'public'::regnamespace AND c.relname <> ALL (%(yoyo)s)
+ORDER BY con.conname
+"""
+
+INDEXES_SQL = """
+SELECT i.relname, t.relname, am.amname, ix.indisunique,
+       array(SELECT pg_get_indexdef(ix.indexrelid, k, true)
+             FROM generate_series(1, ix.indnkeyatts) AS k ORDER BY k),
+       pg_get_expr(ix.indpred, ix.indrelid, true)
+FROM pg_index AS ix
+JOIN pg_class AS i ON i.oid = ix.indexrelid
+JOIN pg_class AS t ON t.oid = ix.indrelid
+JOIN pg_am AS am ON am.oid = i.relam
+WHERE t.relnamespace = 'public'::regnamespace AND t.relname <> ALL (%(yoyo)s)
+ORDER BY i.relname
+"""
+
+ENUMS_SQL = """
+SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder),
+       obj_description(t.oid, 'pg_type')
+FROM pg_type AS t
+JOIN pg_enum AS e ON e.enumtypid = t.oid
+WHERE t.typnamespace = 'public'::regnamespace
+GROUP BY t.oid, t.typname
+ORDER BY t.typname
+"""
+
+TRIGGERS_SQL = """
+SELECT tg.tgname, c.relname, pg_get_triggerdef(tg.oid)
+FROM pg_trigger AS tg
+JOIN pg_class AS c ON c.oid = tg.tgrelid
+WHERE c.relnamespace = 'public'::regnamespace AND NOT tg.tgisinternal
+ORDER BY tg.tgname
+"""
+
+FUNCTIONS_SQL = """
+SELECT p.oid::regprocedure::text, p.provolatile, p.proisstrict, p.prosecdef,
+       coalesce(p.proconfig, '{}'), obj_description(p.oid, 'pg_proc')
+FROM pg_proc AS p
+WHERE p.pronamespace = 'public'::regnamespace
+  AND NOT EXISTS (
+      SELECT 1 FROM pg_depend AS d
+      WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+  )
+ORDER BY 1
+"""
+
+
+def rows(conn: psycopg.Connection, query: str) -> list[tuple]:
+    """Run one of the catalog queries above."""
+    return conn.execute(query, {"yoyo": list(YOYO_TABLES)}).fetchall()

@@ -1,0 +1,88 @@
+"""Fixtures: one embedded PostgreSQL 17 per test session, a template database
+migrated once, and a fresh clone of that template for every test.
+
+pytest-postgresql's own process fixture refuses to run as root (pg_ctl:
+cannot be run as root), so the session server is started by runner.server,
+which runs it as an unprivileged user when needed. The plugin's
+DatabaseJanitor builds the template and its client factory clones it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import port_for
+import psycopg
+import pytest
+from pytest_postgresql import factories
+from pytest_postgresql.executors.noop import NoopExecutor
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from runner import commands
+from runner.config import SUPERUSER
+from runner.server import TEST_SETTINGS, Server
+
+
+def _scratch_dir() -> str | None:
+    """/dev/shm when usable: a clone there takes ~20 ms instead of ~200 ms on disk."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The session's PostgreSQL 17, stopped and deleted at the end."""
+    state = Path(tempfile.mkdtemp(prefix="schema-test-", dir=_scratch_dir()))
+    server = Server(state, port_for.select_random(), TEST_SETTINGS)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.state_dir, ignore_errors=True)
+
+
+def apply_migrations(host, port, user, dbname, **_):
+    """pytest-postgresql loader: apply every migration with the runner."""
+    commands.migrate(f"postgresql://{user}@{host}:{port}/{dbname}", out=lambda _: None)
+
+
+@pytest.fixture(scope="session")
+def migrated_proc(pg_server):
+    """No-process executor whose template database holds the migrated schema."""
+    executor = NoopExecutor(
+        host="127.0.0.1", port=pg_server.port, user=SUPERUSER, options="", dbname="cadcam_test"
+    )
+    janitor = DatabaseJanitor(
+        user=SUPERUSER, host="127.0.0.1", port=pg_server.port,
+        dbname=executor.template_dbname, as_template=True,
+    )
+    with janitor:
+        janitor.load(apply_migrations)
+        yield executor
+
+
+postgresql = factories.postgresql("migrated_proc")
+
+
+@pytest.fixture
+def db(postgresql) -> psycopg.Connection:
+    """A connection to a fresh clone of the migrated schema, in autocommit mode."""
+    postgresql.autocommit = True
+    return postgresql
+
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def empty_db(pg_server):
+    """URL of a new, empty database (no migrations), dropped afterwards."""
+    name = f"scratch_{os.getpid()}_{next(_names)}"
+    janitor = DatabaseJanitor(user=SUPERUSER, host="127.0.0.1", port=pg_server.port, dbname=name)
+    with janitor:
+        yield pg_server.url(name)

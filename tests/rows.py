@@ -1,0 +1,104 @@
+"""Valid rows for every core table, and the assertion that a statement breaks a rule.
+
+Each builder inserts a row that satisfies every constraint, with any column
+overridden by keyword, and returns its id. Tests change one column at a time
+so that exactly one rule can fail.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+
+import psycopg
+import pytest
+from psycopg import sql
+
+_serial = itertools.count(1)
+
+# Valid reference values, published as valid by python-stdnum's documentation
+# (stdnum.tr.tckimlik, stdnum.tr.vkn): independent of this repository's code.
+VALID_TCKN = "17291716060"
+VALID_VKN = "4540536920"
+ARGON2ID_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$"
+    "RdescudvJCsgt3ub+b+dWRWJTmaaJObG0Vw7d8mjxXU"
+)
+BCRYPT_HASH = "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"
+
+
+def insert(conn: psycopg.Connection, table: str, **values) -> int:
+    """INSERT one row and return its id."""
+    query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING id").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(map(sql.Identifier, values)),
+        sql.SQL(", ").join(sql.Placeholder() * len(values)),
+    )
+    return conn.execute(query, list(values.values())).fetchone()[0]
+
+
+def user(conn, **over) -> int:
+    n = next(_serial)
+    values = {"email": f"user{n}@example.com.tr", **over}
+    return insert(conn, "users", **values)
+
+
+def session(conn, user_id: int | None = None, **over) -> int:
+    values = {
+        "user_id": user_id if user_id is not None else user(conn),
+        "refresh_token_hash": os.urandom(32),
+        "access_token_jti": uuid.uuid4(),
+        "expires_at": datetime.now(timezone.utc) + timedelta(days=30),
+        **over,
+    }
+    return insert(conn, "sessions", **values)
+
+
+def license(conn, user_id: int | None = None, **over) -> int:  # noqa: A001 - table name
+    values = {
+        "user_id": user_id if user_id is not None else user(conn),
+        "plan": "professional",
+        "starts_at": "2026-01-01T00:00:00+03:00",
+        "ends_at": "2027-01-01T00:00:00+03:00",
+        **over,
+    }
+    return insert(conn, "licenses", **values)
+
+
+def model(conn, user_id: int | None = None, **over) -> int:
+    n = next(_serial)
+    values = {
+        "user_id": user_id if user_id is not None else user(conn),
+        "name": f"Flanş {n}",
+        "type": "part",
+        "file_format": "fcstd",
+        "storage_key": f"models/{n}/flans.FCStd",
+        "sha256": os.urandom(32),
+        "file_size": 3 * 1024**3,
+        **over,
+    }
+    return insert(conn, "models", **values)
+
+
+def job(conn, user_id: int | None = None, **over) -> int:
+    values = {
+        "user_id": user_id if user_id is not None else user(conn),
+        "type": "cam_toolpath",
+        **over,
+    }
+    return insert(conn, "jobs", **values)
+
+
+@contextmanager
+def violates(constraint: str):
+    """Assert that the block fails with an integrity error (SQLSTATE class 23)
+    whose constraint, named in the message, is `constraint`."""
+    with pytest.raises(psycopg.errors.IntegrityError) as info:
+        yield info
+    error = info.value
+    assert error.sqlstate.startswith("23"), error.sqlstate
+    assert error.diag.constraint_name == constraint, str(error)
+    assert f'"{constraint}"' in str(error)

@@ -1,0 +1,415 @@
+"""The live catalog of the migrated database is what SPEC.md and the origin
+document (core-tables-report.md) say: tables, columns, enum types, constraints,
+indexes, foreign keys, triggers, functions and comments.
+
+Expected values are written out here from the spec; the actual values are
+read from pg_catalog of a database built by the migrations.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from runner import catalog
+
+TS = "timestamp with time zone"
+NOW = "now()"
+
+# table -> [(column, type, not null, default)] in column order.
+COLUMNS = {
+    "users": [
+        ("id", "bigint", True, None),
+        ("email", "text", True, None),
+        ("phone", "text", False, None),
+        ("password_hash", "text", False, None),
+        ("role", "user_role", True, "'engineer'::user_role"),
+        ("status", "user_status", True, "'pending'::user_status"),
+        ("locale", "user_locale", True, "'tr'::user_locale"),
+        ("timezone", "text", True, "'Europe/Istanbul'::text"),
+        ("tax_no", "text", False, None),
+        ("company_name", "text", False, None),
+        ("tax_office", "text", False, None),
+        ("email_verified_at", TS, False, None),
+        ("phone_verified_at", TS, False, None),
+        ("last_login_at", TS, False, None),
+        ("metadata", "jsonb", True, "'{}'::jsonb"),
+        ("created_at", TS, True, NOW),
+        ("updated_at", TS, True, NOW),
+        ("deleted_at", TS, False, None),
+    ],
+    "sessions": [
+        ("id", "bigint", True, None),
+        ("user_id", "bigint", True, None),
+        ("refresh_token_hash", "bytea", True, None),
+        ("access_token_jti", "uuid", True, None),
+        ("device_fingerprint", "text", False, None),
+        ("ip_address", "inet", False, None),
+        ("user_agent", "text", False, None),
+        ("created_at", TS, True, NOW),
+        ("last_used_at", TS, True, NOW),
+        ("expires_at", TS, True, None),
+        ("revoked_at", TS, False, None),
+    ],
+    "licenses": [
+        ("id", "bigint", True, None),
+        ("user_id", "bigint", True, None),
+        ("plan", "license_plan", True, None),
+        ("status", "license_status", True, "'pending'::license_status"),
+        ("starts_at", TS, True, None),
+        ("ends_at", TS, True, None),
+        ("seats", "integer", True, "1"),
+        ("features", "jsonb", True, "'{}'::jsonb"),
+        ("auto_renew", "boolean", True, "false"),
+        ("cancelled_at", TS, False, None),
+        ("created_at", TS, True, NOW),
+        ("updated_at", TS, True, NOW),
+    ],
+    "models": [
+        ("id", "bigint", True, None),
+        ("user_id", "bigint", True, None),
+        ("name", "text", True, None),
+        ("type", "model_type", True, None),
+        ("file_format", "model_file_format", True, None),
+        ("storage_key", "text", True, None),
+        ("sha256", "bytea", True, None),
+        ("file_size", "bigint", True, None),
+        ("version", "integer", True, "1"),
+        ("parent_model_id", "bigint", False, None),
+        ("parent_version", "integer", False, "(version - 1)"),
+        ("thumbnail_key", "text", False, None),
+        ("params", "jsonb", False, None),
+        ("metrics", "jsonb", False, None),
+        ("created_at", TS, True, NOW),
+        ("updated_at", TS, True, NOW),
+        ("deleted_at", TS, False, None),
+    ],
+    "jobs": [
+        ("id", "bigint", True, None),
+        ("user_id", "bigint", True, None),
+        ("model_id", "bigint", False, None),
+        ("type", "job_type", True, None),
+        ("status", "job_status", True, "'pending'::job_status"),
+        ("priority", "smallint", True, "5"),
+        ("input_params", "jsonb", False, None),
+        ("metrics", "jsonb", False, None),
+        ("result", "jsonb", False, None),
+        ("idempotency_key", "text", False, None),
+        ("celery_task_id", "uuid", False, None),
+        ("progress", "smallint", True, "0"),
+        ("retry_count", "integer", True, "0"),
+        ("max_retries", "integer", True, "3"),
+        ("timeout_seconds", "integer", True, "3600"),
+        ("error_message", "text", False, None),
+        ("created_at", TS, True, NOW),
+        ("updated_at", TS, True, NOW),
+        ("started_at", TS, False, None),
+        ("finished_at", TS, False, None),
+    ],
+}
+
+ENUMS = {
+    "user_role": ["admin", "engineer", "operator", "viewer"],
+    "user_status": ["pending", "active", "suspended", "deleted"],
+    "user_locale": ["tr", "en"],
+    "license_plan": ["trial", "starter", "professional", "enterprise", "education"],
+    "license_status": ["pending", "active", "suspended", "expired", "cancelled"],
+    "model_type": ["part", "assembly", "sketch", "drawing", "mesh"],
+    "model_file_format": ["fcstd", "step", "iges", "stl", "obj", "3mf", "dxf", "brep"],
+    "job_type": ["model_generate", "model_import", "cam_toolpath", "gcode_post",
+                 "simulation", "thumbnail", "export"],
+    "job_status": ["pending", "queued", "running", "succeeded", "failed", "cancelled",
+                   "timed_out"],
+}
+
+# The 14 indexes of core-tables-report.md, names kept exactly:
+# name -> (table, method, key columns, partial predicate).
+ORIGIN_INDEXES = {
+    "idx_users_status": ("users", "btree", ["status"], None),
+    "idx_users_role": ("users", "btree", ["role"], None),
+    "idx_sessions_user_id": ("sessions", "btree", ["user_id"], None),
+    "idx_sessions_device_fingerprint": (
+        "sessions", "btree", ["device_fingerprint"], "device_fingerprint IS NOT NULL"),
+    "idx_licenses_user_id": ("licenses", "btree", ["user_id"], None),
+    "idx_licenses_status_ends_at": ("licenses", "btree", ["status", "ends_at"], None),
+    "idx_models_user_id": ("models", "btree", ["user_id"], None),
+    "idx_models_type": ("models", "btree", ["type"], None),
+    "idx_jobs_status_created_at": ("jobs", "btree", ["status", "created_at"], None),
+    "idx_jobs_user_id": ("jobs", "btree", ["user_id"], None),
+    "idx_jobs_type": ("jobs", "btree", ["type"], None),
+    "gin_models_params": ("models", "gin", ["params"], "params IS NOT NULL"),
+    "gin_jobs_metrics": ("jobs", "gin", ["metrics"], "metrics IS NOT NULL"),
+    "gin_jobs_input_params": ("jobs", "gin", ["input_params"], "input_params IS NOT NULL"),
+}
+
+# Indexes SPEC.md adds (and the indexes behind keys): name -> (table, method,
+# key columns, predicate, unique).
+OTHER_INDEXES = {
+    "idx_sessions_expires_at": ("sessions", "btree", ["expires_at"], None, False),
+    "idx_jobs_model_id": ("jobs", "btree", ["model_id"], None, False),
+    "gin_licenses_features": ("licenses", "gin", ["features"], None, False),
+    "gin_models_metrics": ("models", "gin", ["metrics"], "metrics IS NOT NULL", False),
+    "ex_licenses_active_overlap": (
+        "licenses", "gist", ["user_id", "tstzrange(starts_at, ends_at, '[)'::text)"],
+        "status = 'active'::license_status", False),
+    "pk_users": ("users", "btree", ["id"], None, True),
+    "pk_sessions": ("sessions", "btree", ["id"], None, True),
+    "pk_licenses": ("licenses", "btree", ["id"], None, True),
+    "pk_models": ("models", "btree", ["id"], None, True),
+    "pk_jobs": ("jobs", "btree", ["id"], None, True),
+    "uq_users_email": ("users", "btree", ["email"], None, True),
+    "uq_users_phone": ("users", "btree", ["phone"], None, True),
+    "uq_sessions_refresh_token_hash": ("sessions", "btree", ["refresh_token_hash"], None, True),
+    "uq_sessions_access_token_jti": ("sessions", "btree", ["access_token_jti"], None, True),
+    "uq_models_storage_key": ("models", "btree", ["storage_key"], None, True),
+    "uq_models_parent_model_id": ("models", "btree", ["parent_model_id"], None, True),
+    "uq_models_id_user_id_version": (
+        "models", "btree", ["id", "user_id", "version"], None, True),
+    "uq_jobs_idempotency_key": ("jobs", "btree", ["idempotency_key"], None, True),
+    "uq_jobs_celery_task_id": ("jobs", "btree", ["celery_task_id"], None, True),
+}
+
+# Foreign keys: name -> (table, columns, definition). All ON DELETE RESTRICT.
+FOREIGN_KEYS = {
+    "fk_sessions_user_id": ("sessions", ["user_id"],
+                            "FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE RESTRICT"),
+    "fk_licenses_user_id": ("licenses", ["user_id"],
+                            "FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE RESTRICT"),
+    "fk_models_user_id": ("models", ["user_id"],
+                          "FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE RESTRICT"),
+    "fk_models_parent_model_id": (
+        "models", ["parent_model_id", "user_id", "parent_version"],
+        "FOREIGN KEY (parent_model_id, user_id, parent_version) "
+        "REFERENCES models(id, user_id, version) ON DELETE RESTRICT"),
+    "fk_jobs_user_id": ("jobs", ["user_id"],
+                        "FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE RESTRICT"),
+    "fk_jobs_model_id": ("jobs", ["model_id"],
+                         "FOREIGN KEY (model_id) REFERENCES models(id) ON DELETE RESTRICT"),
+}
+
+# CHECK constraints: name -> (table, definition as pg_get_constraintdef prints it).
+CHECKS = {
+    "ck_users_email_lowercase": ("users", "CHECK ((email = lower(email)))"),
+    "ck_users_email_length": ("users", "CHECK ((char_length(email) <= 254))"),
+    "ck_users_email_format": (
+        "users",
+        "CHECK ((email ~ '^[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+)*"
+        "@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
+        "[A-Za-z0-9])?)+$'::text))"),
+    "ck_users_phone_e164": ("users", "CHECK ((phone ~ '^\\+[1-9][0-9]{6,14}$'::text))"),
+    "ck_users_phone_verified_has_phone": (
+        "users", "CHECK (((phone_verified_at IS NULL) OR (phone IS NOT NULL)))"),
+    "ck_users_password_hash_format": (
+        "users",
+        "CHECK (((password_hash ~ '^\\$argon2id\\$v=19\\$m=[0-9]+,t=[0-9]+,p=[0-9]+"
+        "\\$[A-Za-z0-9+/]{11,}\\$[A-Za-z0-9+/]{16,}$'::text) OR (password_hash ~ "
+        "'^\\$2[aby]\\$(0[4-9]|[12][0-9]|3[01])\\$[./A-Za-z0-9]{53}$'::text)))"),
+    "ck_users_timezone_valid": ("users", "CHECK (is_valid_timezone(timezone))"),
+    "ck_users_tax_no_format": ("users", "CHECK ((tax_no ~ '^[0-9]{10,11}$'::text))"),
+    "ck_users_tax_no_checksum": (
+        "users", "CHECK ((is_valid_vkn(tax_no) OR is_valid_tckn(tax_no)))"),
+    "ck_users_company_name_length": (
+        "users", "CHECK (((char_length(btrim(company_name)) >= 1) AND "
+        "(char_length(btrim(company_name)) <= 255)))"),
+    "ck_users_tax_office_length": (
+        "users", "CHECK (((char_length(btrim(tax_office)) >= 1) AND "
+        "(char_length(btrim(tax_office)) <= 100)))"),
+    "ck_users_metadata_object": ("users", "CHECK ((jsonb_typeof(metadata) = 'object'::text))"),
+    "ck_users_updated_not_before_created": ("users", "CHECK ((updated_at >= created_at))"),
+    "ck_users_deleted_at_status": (
+        "users", "CHECK (((status = 'deleted'::user_status) = (deleted_at IS NOT NULL)))"),
+    "ck_users_deleted_not_before_created": ("users", "CHECK ((deleted_at >= created_at))"),
+    "ck_sessions_refresh_token_hash_sha256": (
+        "sessions", "CHECK ((octet_length(refresh_token_hash) = 32))"),
+    "ck_sessions_device_fingerprint_length": (
+        "sessions", "CHECK (((char_length(device_fingerprint) >= 1) AND "
+        "(char_length(device_fingerprint) <= 512)))"),
+    "ck_sessions_user_agent_length": ("sessions", "CHECK ((char_length(user_agent) <= 1024))"),
+    "ck_sessions_last_used_not_before_created": (
+        "sessions", "CHECK ((last_used_at >= created_at))"),
+    "ck_sessions_expires_after_created": ("sessions", "CHECK ((expires_at > created_at))"),
+    "ck_sessions_revoked_not_before_created": ("sessions", "CHECK ((revoked_at >= created_at))"),
+    "ck_licenses_period_order": ("licenses", "CHECK ((starts_at < ends_at))"),
+    "ck_licenses_seats_positive": ("licenses", "CHECK ((seats >= 1))"),
+    "ck_licenses_features_object": (
+        "licenses", "CHECK ((jsonb_typeof(features) = 'object'::text))"),
+    "ck_licenses_cancelled_at_status": (
+        "licenses",
+        "CHECK (((status = 'cancelled'::license_status) = (cancelled_at IS NOT NULL)))"),
+    "ck_licenses_updated_not_before_created": ("licenses", "CHECK ((updated_at >= created_at))"),
+    "ck_models_name_length": (
+        "models",
+        "CHECK (((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 255)))"),
+    "ck_models_storage_key_length": (
+        "models", "CHECK (((octet_length(storage_key) >= 1) AND "
+        "(octet_length(storage_key) <= 1024)))"),
+    "ck_models_thumbnail_key_length": (
+        "models", "CHECK (((octet_length(thumbnail_key) >= 1) AND "
+        "(octet_length(thumbnail_key) <= 1024)))"),
+    "ck_models_sha256_length": ("models", "CHECK ((octet_length(sha256) = 32))"),
+    "ck_models_file_size_positive": ("models", "CHECK ((file_size > 0))"),
+    "ck_models_version_positive": ("models", "CHECK ((version >= 1))"),
+    "ck_models_root_version": (
+        "models", "CHECK (((parent_model_id IS NOT NULL) OR (version = 1)))"),
+    "ck_models_params_object": ("models", "CHECK ((jsonb_typeof(params) = 'object'::text))"),
+    "ck_models_metrics_object": ("models", "CHECK ((jsonb_typeof(metrics) = 'object'::text))"),
+    "ck_models_updated_not_before_created": ("models", "CHECK ((updated_at >= created_at))"),
+    "ck_models_deleted_not_before_created": ("models", "CHECK ((deleted_at >= created_at))"),
+    "ck_jobs_priority_range": ("jobs", "CHECK (((priority >= 0) AND (priority <= 9)))"),
+    "ck_jobs_progress_range": ("jobs", "CHECK (((progress >= 0) AND (progress <= 100)))"),
+    "ck_jobs_retry_count_nonnegative": ("jobs", "CHECK ((retry_count >= 0))"),
+    "ck_jobs_max_retries_nonnegative": ("jobs", "CHECK ((max_retries >= 0))"),
+    "ck_jobs_retry_count_within_max": ("jobs", "CHECK ((retry_count <= max_retries))"),
+    "ck_jobs_timeout_seconds_positive": ("jobs", "CHECK ((timeout_seconds > 0))"),
+    "ck_jobs_idempotency_key_length": (
+        "jobs", "CHECK (((char_length(idempotency_key) >= 1) AND "
+        "(char_length(idempotency_key) <= 255)))"),
+    "ck_jobs_error_message_length": ("jobs", "CHECK ((char_length(error_message) <= 10000))"),
+    "ck_jobs_input_params_object": (
+        "jobs", "CHECK ((jsonb_typeof(input_params) = 'object'::text))"),
+    "ck_jobs_metrics_object": ("jobs", "CHECK ((jsonb_typeof(metrics) = 'object'::text))"),
+    "ck_jobs_result_object": ("jobs", "CHECK ((jsonb_typeof(result) = 'object'::text))"),
+    "ck_jobs_running_has_started_at": (
+        "jobs", "CHECK (((status <> 'running'::job_status) OR (started_at IS NOT NULL)))"),
+    "ck_jobs_finished_at_status": (
+        "jobs",
+        "CHECK (((status = ANY (ARRAY['succeeded'::job_status, 'failed'::job_status, "
+        "'cancelled'::job_status, 'timed_out'::job_status])) = (finished_at IS NOT NULL)))"),
+    "ck_jobs_succeeded_progress_complete": (
+        "jobs", "CHECK (((status <> 'succeeded'::job_status) OR (progress = 100)))"),
+    "ck_jobs_finished_not_before_started": ("jobs", "CHECK ((finished_at >= started_at))"),
+    "ck_jobs_started_not_before_created": ("jobs", "CHECK ((started_at >= created_at))"),
+    "ck_jobs_updated_not_before_created": ("jobs", "CHECK ((updated_at >= created_at))"),
+}
+
+EXCLUSIONS = {
+    "ex_licenses_active_overlap": (
+        "licenses",
+        "EXCLUDE USING gist (user_id WITH =, tstzrange(starts_at, ends_at, '[)'::text) WITH &&)"
+        " WHERE ((status = 'active'::license_status))"),
+}
+
+TRIGGERS = {
+    f"trg_{table}_updated_at": (
+        table,
+        f"CREATE TRIGGER trg_{table}_updated_at BEFORE UPDATE ON public.{table} "
+        "FOR EACH ROW EXECUTE FUNCTION set_updated_at()")
+    for table in ("users", "licenses", "models", "jobs")
+}
+
+VALIDATORS = ["is_valid_tckn(text)", "is_valid_vkn(text)", "is_valid_timezone(text)"]
+
+
+@pytest.fixture(scope="module")
+def cat(migrated_proc):
+    """The catalog of the migrated template, read once for the module."""
+    import psycopg
+
+    with psycopg.connect(host=migrated_proc.host, port=migrated_proc.port,
+                         user=migrated_proc.user, dbname=migrated_proc.template_dbname) as conn:
+        return {name: catalog.rows(conn, getattr(catalog, f"{name.upper()}_SQL"))
+                for name in ("tables", "columns", "constraints", "indexes", "enums",
+                             "triggers", "functions")}
+
+
+def test_exactly_the_five_core_tables(cat):
+    assert sorted(row[0] for row in cat["tables"]) == sorted(COLUMNS)
+
+
+@pytest.mark.parametrize("table", COLUMNS)
+def test_columns_types_nullability_defaults(cat, table):
+    actual = [(col, typ, notnull, default)
+              for tbl, col, typ, notnull, default, *_ in cat["columns"] if tbl == table]
+    assert actual == COLUMNS[table]
+
+
+@pytest.mark.parametrize("table", COLUMNS)
+def test_id_is_generated_always_as_identity(cat, table):
+    identity = {col: ident for tbl, col, _, _, _, ident, *_ in cat["columns"] if tbl == table}
+    assert identity["id"] == "a"
+    assert [c for c, i in identity.items() if i] == ["id"]
+
+
+def test_models_parent_version_is_a_stored_generated_column(cat):
+    generated = {(tbl, col): gen for tbl, col, _, _, _, _, gen, _ in cat["columns"] if gen}
+    assert generated == {("models", "parent_version"): "s"}
+
+
+def test_enum_types_and_values_in_order(cat):
+    assert {name: values for name, values, _ in cat["enums"]} == ENUMS
+
+
+@pytest.mark.parametrize("name", ORIGIN_INDEXES)
+def test_origin_document_index(cat, name):
+    indexes = {row[0]: row[1:] for row in cat["indexes"]}
+    assert name in indexes, f"index {name} of the origin document is missing"
+    table, method, _unique, columns, predicate = indexes[name]
+    assert (table, method, columns, predicate) == ORIGIN_INDEXES[name]
+
+
+def test_no_index_beyond_the_declared_ones(cat):
+    actual = {row[0]: (row[1], row[2], row[4], row[5], row[3]) for row in cat["indexes"]}
+    expected = {name: (*spec, False) for name, spec in ORIGIN_INDEXES.items()}
+    expected.update(OTHER_INDEXES)
+    assert actual == expected
+
+
+def test_constraints_kinds_and_definitions(cat):
+    actual = {name: (table, kind, definition)
+              for name, table, kind, definition, *_ in cat["constraints"]}
+    expected = {name: (table, "c", d) for name, (table, d) in CHECKS.items()}
+    expected.update({name: (table, "f", d) for name, (table, _, d) in FOREIGN_KEYS.items()})
+    expected.update({name: (table, "x", d) for name, (table, d) in EXCLUSIONS.items()})
+    for table in COLUMNS:
+        expected[f"pk_{table}"] = (table, "p", "PRIMARY KEY (id)")
+    for name, (table, _, columns, _, unique) in OTHER_INDEXES.items():
+        if unique and name.startswith("uq_"):
+            expected[name] = (table, "u", f"UNIQUE ({', '.join(columns)})")
+    assert actual == expected
+
+
+def test_every_foreign_key_restricts_delete(cat):
+    fks = [(name, deltype) for name, _, kind, _, deltype, *_ in cat["constraints"] if kind == "f"]
+    assert sorted(fks) == sorted((name, "r") for name in FOREIGN_KEYS)
+
+
+def test_every_foreign_key_has_an_index_leading_with_its_column(cat):
+    leading = {(row[1], row[4][0]) for row in cat["indexes"]}
+    for name, table, kind, _, _, _, columns in cat["constraints"]:
+        if kind == "f":
+            assert (table, columns[0]) in leading, f"{name}: no index leads with {columns[0]}"
+
+
+def test_triggers(cat):
+    assert {name: (table, d) for name, table, d in cat["triggers"]} == TRIGGERS
+
+
+def test_validation_functions_are_immutable_strict_and_pin_search_path(cat):
+    functions = {row[0]: row[1:] for row in cat["functions"]}
+    assert sorted(functions) == sorted([*VALIDATORS, "set_updated_at()"])
+    for name in VALIDATORS:
+        volatility, strict, secdef, config, _ = functions[name]
+        assert (volatility, strict, secdef) == ("i", True, False), name
+    for name, (_, _, secdef, config, _) in functions.items():
+        assert "search_path=pg_catalog, pg_temp" in config, name
+        assert secdef is False, name
+
+
+def test_checksum_algorithms_are_in_the_function_comments(cat):
+    comments = {row[0]: row[5] for row in cat["functions"]}
+    assert "Algorithm" in comments["is_valid_tckn(text)"] and "mod 10" in comments[
+        "is_valid_tckn(text)"]
+    assert "Algorithm" in comments["is_valid_vkn(text)"] and "mod 9" in comments[
+        "is_valid_vkn(text)"]
+
+
+def test_every_table_column_type_and_function_has_a_comment(cat):
+    missing = [f"table {row[0]}" for row in cat["tables"] if not row[1]]
+    missing += [f"column {row[0]}.{row[1]}" for row in cat["columns"] if not row[7]]
+    missing += [f"type {row[0]}" for row in cat["enums"] if not row[2]]
+    missing += [f"function {row[0]}" for row in cat["functions"] if not row[5]]
+    assert missing == []
+
+
+def test_jobs_leave_room_for_hot_updates(cat):
+    options = {row[0]: row[2] for row in cat["tables"]}
+    assert options["jobs"] == ["fillfactor=70"]

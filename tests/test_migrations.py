@@ -1,0 +1,101 @@
+"""Migrations: the files are well formed, apply in order, roll back one by one
+to exactly the previous schema, leave nothing behind when all are rolled
+back, and apply again; plain yoyo and the runner share one history."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+import psycopg
+import pytest
+from yoyo import get_backend, read_migrations
+
+from runner import catalog, commands, config
+
+MIGRATION_FILES = sorted(p for p in config.MIGRATIONS_DIR.glob("*.sql")
+                         if not p.name.endswith(".rollback.sql"))
+
+
+def quiet(_line):
+    pass
+
+
+def project_objects(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        return catalog.project_objects(conn)
+
+
+def test_migration_files_are_numbered_and_each_has_a_rollback():
+    assert MIGRATION_FILES, "no migrations"
+    for path in MIGRATION_FILES:
+        assert re.fullmatch(r"\d{4}_[a-z0-9_]+\.sql", path.name), path.name
+        assert path.with_name(path.stem + ".rollback.sql").exists(), f"{path.name}: no rollback"
+    numbers = [int(p.name[:4]) for p in MIGRATION_FILES]
+    assert numbers == list(range(1, len(numbers) + 1)), "numbers must be 0001, 0002, ... gapless"
+
+
+def test_depends_chain_is_linear():
+    migrations = {m.id: m for m in read_migrations(str(config.MIGRATIONS_DIR))}
+    ids = [p.stem for p in MIGRATION_FILES]
+    assert not migrations[ids[0]].depends
+    for previous, current in zip(ids, ids[1:]):
+        assert [d.id for d in migrations[current].depends] == [previous], current
+
+
+def test_apply_all_roll_back_all_apply_again(empty_db):
+    applied = commands.migrate(empty_db, out=quiet)
+    assert applied == [p.stem for p in MIGRATION_FILES]
+    first = catalog.normalized_dump(empty_db)
+    assert "CREATE TABLE public.jobs (" in first
+
+    undone = commands.rollback(empty_db, steps=None, out=quiet)
+    assert undone == list(reversed(applied))
+    assert project_objects(empty_db) == []
+
+    assert commands.migrate(empty_db, out=quiet) == applied
+    assert catalog.normalized_dump(empty_db) == first
+
+
+def test_migrate_twice_does_nothing_the_second_time(empty_db):
+    commands.migrate(empty_db, out=quiet)
+    lines = []
+    assert commands.migrate(empty_db, out=lines.append) == []
+    assert lines == ["nothing to apply: up to date"]
+
+
+def test_each_rollback_restores_exactly_the_previous_schema(empty_db):
+    backend = get_backend(config.yoyo_url(empty_db))
+    try:
+        migrations = read_migrations(str(config.MIGRATIONS_DIR))
+        dumps = [catalog.normalized_dump(empty_db)]
+        for migration in backend.to_apply(migrations):
+            backend.apply_one(migration)
+            dumps.append(catalog.normalized_dump(empty_db))
+        for migration in backend.to_rollback(migrations):
+            dumps.pop()
+            backend.rollback_one(migration)
+            assert catalog.normalized_dump(empty_db) == dumps[-1], f"rollback of {migration.id}"
+    finally:
+        backend.connection.close()
+
+
+def test_rollback_of_the_project_objects_check_is_not_blind(empty_db):
+    commands.migrate(empty_db, out=quiet)
+    commands.rollback(empty_db, steps=None, out=quiet)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE leftover (id int)")
+    assert project_objects(empty_db) == ["relation leftover"]
+
+
+def test_plain_yoyo_apply_with_the_repo_yoyo_ini(empty_db):
+    env = {**os.environ, "DATABASE_URL": config.yoyo_url(empty_db)}
+    yoyo = str(config.REPO / ".venv" / "bin" / "yoyo")
+    if not os.path.exists(yoyo):
+        pytest.skip("yoyo console script not in .venv")
+    subprocess.run([yoyo, "apply"], cwd=config.REPO, env=env, check=True,
+                   capture_output=True, text=True)
+    states = commands.status(empty_db, out=quiet)
+    assert states["pending"] == []
+    assert states["applied"] == [p.stem for p in MIGRATION_FILES]

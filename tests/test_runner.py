@@ -1,0 +1,104 @@
+"""The runner's command line: migrate and status against DATABASE_URL, the
+embedded server for `make migrate`, and one-line errors without secrets."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import port_for
+import pytest
+
+from runner import config
+from runner.errors import EXIT_SERVER, EXIT_USAGE
+
+
+def run(*args, env=None, **extra_env):
+    environment = {**os.environ, **(env or {}), **extra_env}
+    return subprocess.run([sys.executable, "-m", "runner", *args], cwd=config.REPO,
+                          env=environment, capture_output=True, text=True, timeout=120)
+
+
+def test_migrate_then_status_through_database_url(empty_db):
+    first = run("migrate", DATABASE_URL=empty_db)
+    assert first.returncode == 0, first.stderr
+    assert "applied  0001_extensions" in first.stdout
+    assert "8 migration(s) applied" in first.stdout
+    again = run("migrate", DATABASE_URL=empty_db)
+    assert again.returncode == 0 and "nothing to apply" in again.stdout
+    status = run("status", DATABASE_URL=empty_db)
+    assert status.returncode == 0
+    assert all(line.startswith("applied ") for line in status.stdout.splitlines())
+
+
+def test_rollback_steps(empty_db):
+    run("migrate", DATABASE_URL=empty_db)
+    result = run("rollback", "--steps", "2", DATABASE_URL=empty_db)
+    assert result.returncode == 0, result.stderr
+    undone = [line.split()[2] for line in result.stdout.splitlines()
+              if line.startswith("rolled back ")]
+    assert undone == ["0008_jobs", "0007_models"]
+    status = run("status", DATABASE_URL=empty_db).stdout.splitlines()
+    assert [line.split()[1] for line in status if line.startswith("pending")] == [
+        "0007_models", "0008_jobs"]
+
+
+def test_unreachable_server_is_one_line_without_the_password():
+    port = port_for.select_random()
+    result = run("status", DATABASE_URL=f"postgresql://app:s3cr3t-pw@127.0.0.1:{port}/x")
+    assert result.returncode == EXIT_SERVER
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "s3cr3t-pw" not in result.stderr + result.stdout
+    assert "app:***@127.0.0.1" in result.stderr
+
+
+def test_wrong_url_scheme_is_a_usage_error():
+    result = run("status", DATABASE_URL="mysql://root@127.0.0.1/x")
+    assert result.returncode == EXIT_USAGE
+    assert result.stderr.startswith("schema: DATABASE_URL must start with postgresql://")
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://u:p@h:5/d", "postgres://u:p@h:5/d", "postgresql+psycopg://u:p@h:5/d"])
+def test_urls_are_converted_for_yoyo_and_libpq(url):
+    assert config.yoyo_url(url) == "postgresql+psycopg://u:p@h:5/d"
+    assert config.libpq_url(url) == "postgresql://u:p@h:5/d"
+    assert config.redact(url).endswith("u:***@h:5/d")
+
+
+def test_the_session_server_does_not_run_as_root(pg_server):
+    pid = int((pg_server.data_dir / "postmaster.pid").read_text().split()[0])
+    uid = int(next(line for line in open(f"/proc/{pid}/status")
+                   if line.startswith("Uid:")).split()[1])
+    assert uid != 0
+    assert uid == pg_server.data_dir.stat().st_uid
+
+
+def test_embedded_server_flow_of_make_migrate():
+    """No DATABASE_URL: start the embedded server, create the database, migrate;
+    a second run does nothing; server stop stops it."""
+    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    state = tempfile.mkdtemp(prefix="schema-runner-", dir=shm)
+    env = {"SCHEMA_PG_STATE_DIR": state, "SCHEMA_PG_PORT": str(port_for.select_random()),
+           "DATABASE_URL": ""}
+    try:
+        first = run("migrate", env=env)
+        assert first.returncode == 0, first.stderr
+        assert "started PostgreSQL 17" in first.stdout
+        assert "created database cadcam" in first.stdout
+        assert "8 migration(s) applied" in first.stdout
+        assert "make psql" in first.stdout
+        second = run("migrate", env=env)
+        assert second.returncode == 0
+        assert "started" not in second.stdout and "nothing to apply" in second.stdout
+        psql = run("psql", "-Atc", "SELECT count(*) FROM jobs", env=env)
+        assert psql.stdout.strip() == "0", psql.stderr
+        assert run("server", "status", env=env).stdout.startswith("running")
+    finally:
+        stop = run("server", "stop", env=env)
+        shutil.rmtree(state, ignore_errors=True)
+    assert stop.stdout.strip() == "stopped"
