@@ -33,6 +33,10 @@ CREATE TABLE sessions (
     CONSTRAINT ck_sessions_device_fingerprint_length CHECK (
         char_length(device_fingerprint) BETWEEN 1 AND 512
     ),
+    -- A client address is one host: inet would also take 192.0.2.0/24.
+    CONSTRAINT ck_sessions_ip_address_host CHECK (
+        masklen(ip_address) = CASE family(ip_address) WHEN 4 THEN 32 ELSE 128 END
+    ),
     CONSTRAINT ck_sessions_user_agent_length CHECK (
         char_length(user_agent) <= 1024
     ),
@@ -64,7 +68,7 @@ COMMENT ON COLUMN sessions.access_token_jti IS
 COMMENT ON COLUMN sessions.device_fingerprint IS
 'Client-computed device fingerprint, 1 to 512 characters; NULL when the client sends none.';
 COMMENT ON COLUMN sessions.ip_address IS
-'Client address at sign-in (after trusted proxies); NULL when unknown.';
+'Client address at sign-in (after trusted proxies), a single host (no netmask); NULL when unknown.';
 COMMENT ON COLUMN sessions.user_agent IS
 'HTTP User-Agent at sign-in, at most 1024 characters.';
 COMMENT ON COLUMN sessions.created_at IS 'When the session was opened (sign-in).';

@@ -223,6 +223,10 @@ CHECKS = {
     "ck_sessions_device_fingerprint_length": (
         "sessions", "CHECK (((char_length(device_fingerprint) >= 1) AND "
         "(char_length(device_fingerprint) <= 512)))"),
+    "ck_sessions_ip_address_host": (
+        "sessions",
+        "CHECK ((masklen(ip_address) =\nCASE family(ip_address)\n    WHEN 4 THEN 32\n"
+        "    ELSE 128\nEND))"),
     "ck_sessions_user_agent_length": ("sessions", "CHECK ((char_length(user_agent) <= 1024))"),
     "ck_sessions_last_used_not_before_created": (
         "sessions", "CHECK ((last_used_at >= created_at))"),
