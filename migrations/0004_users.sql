@@ -32,14 +32,15 @@ CREATE TABLE users (
     CONSTRAINT uq_users_phone UNIQUE (phone),
 
     -- email: stored lower-case so that the unique constraint is
-    -- case-insensitive; the format check accepts upper case on purpose, so
-    -- that an upper-case address is reported by the lower-case rule. Format:
-    -- RFC 5322 dot-atom local part (no leading, trailing or double dot), then
-    -- a domain of at least two labels of letters, digits and inner hyphens.
+    -- case-insensitive. The format check looks at lower(email), so that an
+    -- upper-case address (also Turkish İ) is reported by the lower-case rule
+    -- alone. Format: RFC 5322 dot-atom local part (no leading, trailing or
+    -- double dot), then a domain of at least two labels of letters, digits
+    -- and inner hyphens.
     CONSTRAINT ck_users_email_lowercase CHECK (email = lower(email)),
     CONSTRAINT ck_users_email_length CHECK (char_length(email) <= 254),
     CONSTRAINT ck_users_email_format CHECK (
-        email ~ '^[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$'  -- noqa: LT05
+        lower(email) ~ '^[a-z0-9!#$%&''*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&''*+/=?^_`{|}~-]+)*@[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$'  -- noqa: LT05
     ),
     CONSTRAINT ck_users_phone_e164 CHECK (phone ~ '^\+[1-9][0-9]{6,14}$'),
     CONSTRAINT ck_users_phone_verified_has_phone CHECK (
@@ -51,14 +52,21 @@ CREATE TABLE users (
     ),
     CONSTRAINT ck_users_timezone_valid CHECK (is_valid_timezone(timezone)),
     CONSTRAINT ck_users_tax_no_format CHECK (tax_no ~ '^[0-9]{10,11}$'),
+    -- Only numbers of the right shape are checksummed: constraints are
+    -- checked in name order, and a misshaped number must be reported by
+    -- ck_users_tax_no_format, not by this rule.
     CONSTRAINT ck_users_tax_no_checksum CHECK (
-        is_valid_vkn(tax_no) OR is_valid_tckn(tax_no)
+        tax_no !~ '^[0-9]{10,11}$'
+        OR is_valid_vkn(tax_no)
+        OR is_valid_tckn(tax_no)
     ),
+    -- Lengths count what is left after trimming all ASCII white space, so a
+    -- name of only spaces, tabs or newlines is as empty as ''.
     CONSTRAINT ck_users_company_name_length CHECK (
-        char_length(btrim(company_name)) BETWEEN 1 AND 255
+        char_length(btrim(company_name, E' \t\n\r\f\v')) BETWEEN 1 AND 255
     ),
     CONSTRAINT ck_users_tax_office_length CHECK (
-        char_length(btrim(tax_office)) BETWEEN 1 AND 100
+        char_length(btrim(tax_office, E' \t\n\r\f\v')) BETWEEN 1 AND 100
     ),
     CONSTRAINT ck_users_metadata_object CHECK (
         jsonb_typeof(metadata) = 'object'

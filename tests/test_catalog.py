@@ -13,6 +13,8 @@ import pytest
 from runner import catalog
 
 TS = "timestamp with time zone"
+# The white space the length checks trim, as pg_get_constraintdef prints it.
+WS = "' \t\n\r\f\v'::text"
 NOW = "now()"
 
 # table -> [(column, type, not null, default)] in column order.
@@ -192,9 +194,8 @@ CHECKS = {
     "ck_users_email_length": ("users", "CHECK ((char_length(email) <= 254))"),
     "ck_users_email_format": (
         "users",
-        "CHECK ((email ~ '^[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+)*"
-        "@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
-        "[A-Za-z0-9])?)+$'::text))"),
+        "CHECK ((lower(email) ~ '^[a-z0-9!#$%&''*+/=?^_`{|}~-]+(\\.[a-z0-9!#$%&''*+/=?^_`{|}~-]+)*"
+        "@[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$'::text))"),
     "ck_users_phone_e164": ("users", "CHECK ((phone ~ '^\\+[1-9][0-9]{6,14}$'::text))"),
     "ck_users_phone_verified_has_phone": (
         "users", "CHECK (((phone_verified_at IS NULL) OR (phone IS NOT NULL)))"),
@@ -206,13 +207,14 @@ CHECKS = {
     "ck_users_timezone_valid": ("users", "CHECK (is_valid_timezone(timezone))"),
     "ck_users_tax_no_format": ("users", "CHECK ((tax_no ~ '^[0-9]{10,11}$'::text))"),
     "ck_users_tax_no_checksum": (
-        "users", "CHECK ((is_valid_vkn(tax_no) OR is_valid_tckn(tax_no)))"),
+        "users", "CHECK (((tax_no !~ '^[0-9]{10,11}$'::text) OR is_valid_vkn(tax_no) OR "
+        "is_valid_tckn(tax_no)))"),
     "ck_users_company_name_length": (
-        "users", "CHECK (((char_length(btrim(company_name)) >= 1) AND "
-        "(char_length(btrim(company_name)) <= 255)))"),
+        "users", f"CHECK (((char_length(btrim(company_name, {WS})) >= 1) AND "
+        f"(char_length(btrim(company_name, {WS})) <= 255)))"),
     "ck_users_tax_office_length": (
-        "users", "CHECK (((char_length(btrim(tax_office)) >= 1) AND "
-        "(char_length(btrim(tax_office)) <= 100)))"),
+        "users", f"CHECK (((char_length(btrim(tax_office, {WS})) >= 1) AND "
+        f"(char_length(btrim(tax_office, {WS})) <= 100)))"),
     "ck_users_metadata_object": ("users", "CHECK ((jsonb_typeof(metadata) = 'object'::text))"),
     "ck_users_updated_not_before_created": ("users", "CHECK ((updated_at >= created_at))"),
     "ck_users_deleted_at_status": (
@@ -242,7 +244,7 @@ CHECKS = {
     "ck_licenses_updated_not_before_created": ("licenses", "CHECK ((updated_at >= created_at))"),
     "ck_models_name_length": (
         "models",
-        "CHECK (((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 255)))"),
+        f"CHECK (((char_length(btrim(name, {WS})) >= 1) AND (char_length(btrim(name, {WS})) <= 255)))"),
     "ck_models_storage_key_length": (
         "models", "CHECK (((octet_length(storage_key) >= 1) AND "
         "(octet_length(storage_key) <= 1024)))"),
