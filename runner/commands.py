@@ -42,6 +42,7 @@ from runner.lock import migration_lock
 APPLICATION_NAME = "schema-runner"
 MIN_SERVER_VERSION = 150000
 FINISHED_WORDS = {"apply": "applied", "rollback": "rolled back"}
+DOING_WORDS = {"apply": "applying", "rollback": "rolling back"}
 
 
 # -- settings ------------------------------------------------------------------
@@ -218,7 +219,7 @@ def _run_statement(conn, migration, path: Path, statement: str, action: str) -> 
     except psycopg.Error as exc:
         first = statement.strip().splitlines()[0]
         raise RunnerError(
-            f"{action} {migration.id} failed at {path.name} line {_line_of(path, statement)} "
+            f"{DOING_WORDS[action]} {migration.id} failed at {path.name} line {_line_of(path, statement)} "
             f"({first[:60]}): {_first_line(exc)}",
             EXIT_FAILED,
         ) from None

@@ -1,0 +1,168 @@
+"""The migration lock and timeouts: concurrent runners, a waiting runner that
+holds no transaction, lock-wait timeout, kill -9 leaving nothing behind, and
+lock_timeout with bounded retries."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import psycopg
+import pytest
+
+from runner import lock
+from runner.errors import EXIT_LOCK
+from tests.cli import extra_migration, migrations_copy, run_cli, start_cli
+
+
+def wait_until(condition, timeout: float = 15.0, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def runner_sessions(conn) -> list[tuple]:
+    return conn.execute(
+        "SELECT pid, state, xact_start, query FROM pg_stat_activity "
+        "WHERE application_name = 'schema-runner' AND pid <> pg_backend_pid()").fetchall()
+
+
+@pytest.fixture
+def holder(empty_db):
+    """A session holding the migration lock, as another runner would."""
+    conn = psycopg.connect(empty_db, autocommit=True, application_name="test-holder")
+    conn.execute("SELECT pg_advisory_lock(%s)", (lock.LOCK_KEY,))
+    yield conn
+    conn.close()
+
+
+def test_eight_runners_at_once_apply_each_migration_exactly_once(empty_db):
+    runners = [start_cli("migrate", DATABASE_URL=empty_db) for _ in range(8)]
+    results = [(r.wait(timeout=120), *r.communicate()) for r in runners]
+    assert [code for code, _, _ in results] == [0] * 8, [err for _, _, err in results]
+    appliers = [out for _, out, _ in results if "applied  0001_extensions" in out]
+    assert len(appliers) == 1
+    assert sum("nothing to apply" in out for _, out, _ in results) == 7
+    with psycopg.connect(empty_db) as conn:
+        history = conn.execute(
+            "SELECT migration_id, count(*) FROM _yoyo_migration GROUP BY 1 ORDER BY 1").fetchall()
+        applies = conn.execute(
+            "SELECT count(*), count(DISTINCT migration_id) FROM _yoyo_log "
+            "WHERE operation = 'apply'").fetchone()
+    assert [count for _, count in history] == [1] * len(history) and len(history) == 8
+    assert applies == (8, 8)
+
+
+def test_lock_wait_timeout_names_the_holder_and_has_its_exit_code(empty_db, holder):
+    holder_pid = holder.info.backend_pid
+    result = run_cli("migrate", "--lock-wait", "0.5", DATABASE_URL=empty_db)
+    assert result.returncode == EXIT_LOCK
+    assert f"held by pid {holder_pid} (test-holder) since" in result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert f"still held by pid {holder_pid}" in result.stderr
+    with psycopg.connect(empty_db) as conn:
+        assert conn.execute("SELECT to_regclass('users')").fetchone()[0] is None
+
+
+def test_a_waiting_runner_holds_no_transaction_and_goes_on_when_released(empty_db, holder):
+    runner = start_cli("migrate", "--lock-wait", "30", DATABASE_URL=empty_db)
+    try:
+        sessions = wait_until(lambda: runner_sessions(holder) if len(runner_sessions(holder)) >= 2
+                              else None)
+        assert all(xact_start is None for _, _, xact_start, _ in sessions), sessions
+        assert all(state == "idle" for _, state, _, _ in sessions), sessions
+        holder.execute("SELECT pg_advisory_unlock(%s)", (lock.LOCK_KEY,))
+        out, err = runner.communicate(timeout=60)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.communicate()
+    assert runner.returncode == 0, err
+    assert "waiting for the migration lock" in out and "8 migration(s) applied" in out
+
+
+def test_kill_9_mid_migration_leaves_the_previous_version_and_no_lock(empty_db, tmp_path):
+    """A migration that sleeps is killed with SIGKILL: its transaction is rolled
+    back, no lock survives, and the next run completes."""
+    folder = migrations_copy(tmp_path, {
+        **extra_migration("CREATE TABLE sleep_control (seconds float NOT NULL);\n"
+                          "INSERT INTO sleep_control VALUES (60);\n",
+                          rollback="DROP TABLE sleep_control;\n", name="9001_sleep_control"),
+        **extra_migration("CREATE TABLE slow_marker (id int);\n"
+                          "SELECT pg_sleep((SELECT seconds FROM sleep_control));\n",
+                          rollback="DROP TABLE slow_marker;\n", depends="9001_sleep_control",
+                          name="9002_slow"),
+    })
+    runner = start_cli("migrate", "--migrations", folder, "--statement-timeout", "0",
+                       DATABASE_URL=empty_db)
+    with psycopg.connect(empty_db, autocommit=True) as watcher:
+        wait_until(lambda: any("pg_sleep" in (query or "")
+                               for _, _, _, query in runner_sessions(watcher)), timeout=60)
+        os.kill(runner.pid, signal.SIGKILL)
+        runner.wait()
+        # The server notices the dead client (client_connection_check_interval)
+        # and rolls back; the lock goes with the session.
+        wait_until(lambda: not runner_sessions(watcher), timeout=20)
+        assert lock.holder(watcher) is None
+        applied = {row[0] for row in watcher.execute("SELECT migration_id FROM _yoyo_migration")}
+        assert "9001_sleep_control" in applied and "9002_slow" not in applied
+        assert watcher.execute("SELECT to_regclass('slow_marker')").fetchone()[0] is None
+        assert watcher.execute("SELECT count(*) FROM yoyo_lock").fetchone()[0] == 0
+        watcher.execute("UPDATE sleep_control SET seconds = 0")
+    again = run_cli("migrate", "--migrations", folder, "--lock-wait", "5", DATABASE_URL=empty_db)
+    assert again.returncode == 0, again.stderr
+    assert "applied  9002_slow" in again.stdout
+
+
+ALTER_USERS = extra_migration("ALTER TABLE users ADD COLUMN nickname text;\n",
+                              rollback="ALTER TABLE users DROP COLUMN nickname;\n")
+
+
+@pytest.fixture
+def table_lock(empty_db, tmp_path):
+    """A migrated database, a migrations folder whose next migration alters
+    users, and a session holding a lock on users that the ALTER must wait for."""
+    assert run_cli("migrate", DATABASE_URL=empty_db).returncode == 0
+    folder = migrations_copy(tmp_path, ALTER_USERS)
+    conn = psycopg.connect(empty_db, autocommit=True)
+    conn.execute("BEGIN")
+    conn.execute("LOCK TABLE users IN ACCESS SHARE MODE")
+    yield folder, conn
+    conn.close()
+
+
+def has_nickname(url: str) -> bool:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM information_schema.columns WHERE "
+                            "table_name = 'users' AND column_name = 'nickname'").fetchone()[0] == 1
+
+
+def test_lock_timeout_retries_then_fails_with_its_exit_code(empty_db, table_lock):
+    folder, _ = table_lock
+    started = time.monotonic()
+    result = run_cli("migrate", "--migrations", folder, "--lock-timeout", "0.3", "--retries", "2",
+                     DATABASE_URL=empty_db, SCHEMA_LOCK_BACKOFF="0.2")
+    elapsed = time.monotonic() - started
+    assert result.returncode == EXIT_LOCK, result.stderr
+    assert "retry 1/2 in 0.2 s" in result.stdout and "retry 2/2 in 0.4 s" in result.stdout
+    assert "3 attempt(s)" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    # 3 attempts of 0.3 s and 0.6 s of backoff, plus start-up: far below a minute.
+    assert 1.5 <= elapsed < 20
+    assert not has_nickname(empty_db)
+
+
+def test_lock_timeout_retry_succeeds_once_the_lock_is_released(empty_db, table_lock):
+    folder, conn = table_lock
+    threading.Timer(1.0, conn.execute, args=("ROLLBACK",)).start()
+    result = run_cli("migrate", "--migrations", folder, "--lock-timeout", "0.3", "--retries", "5",
+                     DATABASE_URL=empty_db, SCHEMA_LOCK_BACKOFF="0.3")
+    assert result.returncode == 0, result.stderr
+    assert "lock not available, retry 1/5" in result.stdout
+    assert "applied  9001_extra" in result.stdout
+    assert has_nickname(empty_db)
