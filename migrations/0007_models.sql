@@ -11,8 +11,9 @@
 -- version points at its parent and is exactly the parent's version + 1, and a
 -- parent has at most one next version. All three are declarative:
 --   * ck_models_root_version          root => version 1
---   * fk_models_parent_model_id       (parent_model_id, user_id, version - 1)
---                                     must be a row (id, user_id, version):
+--   * fk_models_parent_model_id       (parent_model_id, user_id, parent_version)
+--                                     must be a row (id, user_id, version),
+--                                     parent_version being version - 1:
 --                                     the parent exists, has the previous
 --                                     version number and the same owner
 --   * uq_models_parent_model_id       one next version per parent
@@ -28,7 +29,9 @@ CREATE TABLE models (
     file_size bigint NOT NULL,
     version integer NOT NULL DEFAULT 1,
     parent_model_id bigint,
-    parent_version integer GENERATED ALWAYS AS (version - 1) STORED,
+    -- Floored so that no integer version can overflow it: a version below 1
+    -- is then reported by ck_models_version_positive, not as an overflow.
+    parent_version integer GENERATED ALWAYS AS (greatest(version, 1) - 1) STORED,
     thumbnail_key text,
     params jsonb,
     metrics jsonb,
@@ -113,7 +116,7 @@ COMMENT ON COLUMN models.version IS
 COMMENT ON COLUMN models.parent_model_id IS
 'The previous version of this model; NULL for a root (version 1). A model has at most one next version.';
 COMMENT ON COLUMN models.parent_version IS
-'Derived (version - 1), stored only so that fk_models_parent_model_id can check that the parent has exactly the previous version number.';
+'Derived: version - 1 (0 for a version below 1), stored only so that fk_models_parent_model_id can check that the parent has exactly the previous version number.';
 COMMENT ON COLUMN models.thumbnail_key IS
 'S3 object key of the preview image; NULL until the thumbnail job has run.';
 COMMENT ON COLUMN models.params IS

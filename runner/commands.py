@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ from runner.errors import (
 from runner.lock import migration_lock
 
 APPLICATION_NAME = "schema-runner"
+# The same rule as schema_runner.environment's CHECK.
+ENVIRONMENT_NAME = re.compile(r"[a-z][a-z0-9_-]*")
 MIN_SERVER_VERSION = 150000
 FINISHED_WORDS = {"apply": "applied", "rollback": "rolled back"}
 DOING_WORDS = {"apply": "applying", "rollback": "rolling back"}
@@ -83,6 +86,10 @@ class Settings:
             "backoff": _env_number("SCHEMA_LOCK_BACKOFF", 1.0),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if not ENVIRONMENT_NAME.fullmatch(values["environment"]):
+            raise RunnerError(
+                f"SCHEMA_ENV must be a lower-case name such as development, staging or "
+                f"production (got {values['environment']!r})", EXIT_USAGE)
         return cls(**values)
 
 

@@ -77,7 +77,7 @@ COLUMNS = {
         ("file_size", "bigint", True, None),
         ("version", "integer", True, "1"),
         ("parent_model_id", "bigint", False, None),
-        ("parent_version", "integer", False, "(version - 1)"),
+        ("parent_version", "integer", False, "(GREATEST(version, 1) - 1)"),
         ("thumbnail_key", "text", False, None),
         ("params", "jsonb", False, None),
         ("metrics", "jsonb", False, None),
