@@ -91,18 +91,18 @@ def cmd_psql(args) -> None:
     os.execv(psql, [psql, url, *args.psql_args])
 
 
-def seconds(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return value
+def _checked(kind):
+    """An argparse type that applies the runner's own number rule."""
+    def convert(text: str):
+        try:
+            return commands.parse_number("the value", text, kind)
+        except RunnerError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return convert
 
 
-def count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return value
+seconds = _checked(float)
+count = _checked(int)
 
 
 def positive(text: str) -> int:

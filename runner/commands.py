@@ -19,6 +19,7 @@ what yoyo lacks:
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import time
@@ -36,7 +37,13 @@ from yoyo.migrations import read_sql_migration
 
 from runner import catalog, config, history
 from runner.errors import (
-    EXIT_FAILED, EXIT_LOCK, EXIT_REFUSED, EXIT_SERVER, EXIT_USAGE, EXIT_VERIFY, RunnerError,
+    EXIT_FAILED,
+    EXIT_LOCK,
+    EXIT_REFUSED,
+    EXIT_SERVER,
+    EXIT_USAGE,
+    EXIT_VERIFY,
+    RunnerError,
 )
 from runner.lock import migration_lock
 
@@ -49,17 +56,25 @@ DOING_WORDS = {"apply": "applying", "rollback": "rolling back"}
 
 
 # -- settings ------------------------------------------------------------------
-def _env_number(name: str, default: float, kind=float):
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
+# PostgreSQL's lock_timeout and statement_timeout are int milliseconds.
+MAX_SECONDS = 2147483
+
+
+def parse_number(name: str, raw: str, kind=float, maximum: float = MAX_SECONDS):
+    """A finite, non-negative number from text, or a usage error naming its setting."""
     try:
         value = kind(raw)
     except ValueError:
-        raise RunnerError(f"{name} must be a number (got {raw!r})", EXIT_USAGE) from None
-    if value < 0:
-        raise RunnerError(f"{name} must not be negative (got {raw!r})", EXIT_USAGE)
+        value = None
+    if value is None or not math.isfinite(value) or not 0 <= value <= maximum:
+        raise RunnerError(f"{name} must be a number from 0 to {maximum} (got {raw!r})",
+                          EXIT_USAGE)
     return value
+
+
+def _env_number(name: str, default: float, kind=float):
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else parse_number(name, raw, kind)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.rows import dict_row
 
 _serial = itertools.count(1)
 
@@ -28,6 +29,25 @@ ARGON2ID_HASH = (
     "RdescudvJCsgt3ub+b+dWRWJTmaaJObG0Vw7d8mjxXU"
 )
 BCRYPT_HASH = "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"
+
+
+def tckn(first9: str) -> str:
+    """The TCKN whose first nine digits are first9: check digits d10 and d11 appended,
+    computed from the published algorithm, independently of the SQL functions."""
+    d = [int(c) for c in first9]
+    d10 = (7 * sum(d[0:9:2]) - sum(d[1:8:2])) % 10
+    d11 = (sum(d) + d10) % 10
+    return f"{first9}{d10}{d11}"
+
+
+def vkn(first9: str) -> str:
+    """The VKN whose first nine digits are first9: check digit d10 appended."""
+    total = 0
+    for i, ch in enumerate(reversed(first9), start=1):  # i: position from the right
+        c1 = (int(ch) + i) % 10
+        if c1:
+            total += (c1 * 2**i) % 9 or 9
+    return f"{first9}{(10 - total % 10) % 10}"
 
 
 def insert(conn: psycopg.Connection, table: str, **values) -> int:
@@ -102,3 +122,37 @@ def violates(constraint: str):
     assert error.sqlstate.startswith("23"), error.sqlstate
     assert error.diag.constraint_name == constraint, str(error)
     assert f'"{constraint}"' in str(error)
+
+
+def fetch(table: str, conn: psycopg.Connection, row_id: int) -> dict:
+    """The row of `table` with this id, as a dict."""
+    query = sql.SQL("SELECT * FROM {} WHERE id = %s").format(sql.Identifier(table))
+    return conn.cursor(row_factory=dict_row).execute(query, (row_id,)).fetchone()
+
+
+@contextmanager
+def not_null(table: str, column: str):
+    """Assert a NOT NULL violation (23502) of table.column; PostgreSQL 17 names no
+    constraint for it, so the column and table are checked instead."""
+    with pytest.raises(psycopg.errors.NotNullViolation) as info:
+        yield
+    assert info.value.sqlstate == "23502"
+    assert (info.value.diag.table_name, info.value.diag.column_name) == (table, column)
+
+
+@contextmanager
+def data_error(sqlstate: str):
+    """Assert a data exception (class 22) with exactly this SQLSTATE."""
+    with pytest.raises(psycopg.errors.DataError) as info:
+        yield
+    assert info.value.sqlstate == sqlstate, str(info.value)
+
+
+@contextmanager
+def outcome(rejected_by: str | None):
+    """Accept the block when rejected_by is None, else expect that constraint's violation."""
+    if rejected_by is None:
+        yield
+    else:
+        with violates(rejected_by):
+            yield

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from tests import rows
@@ -33,35 +31,10 @@ STARTED = ["running", *FINISHED]
 NOT_NULL_COLUMNS = ["user_id", "type", "status", "priority", "progress", "retry_count",
                     "max_retries", "timeout_seconds", "created_at", "updated_at"]
 
-
-@contextmanager
-def not_null(column: str):
-    with pytest.raises(psycopg.errors.NotNullViolation) as info:
-        yield
-    assert info.value.sqlstate == "23502"
-    assert info.value.diag.column_name == column
-    assert info.value.diag.table_name == "jobs"
-
-
-@contextmanager
-def data_error(sqlstate: str):
-    with pytest.raises(psycopg.errors.DataError) as info:
-        yield
-    assert info.value.sqlstate == sqlstate, str(info.value)
-
-
-@contextmanager
-def outcome(rejected_by: str | None):
-    if rejected_by is None:
-        yield
-    else:
-        with rows.violates(rejected_by):
-            yield
-
-
-def job_row(db, job_id: int) -> dict:
-    cur = db.cursor(row_factory=dict_row)
-    return cur.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone()
+not_null = partial(rows.not_null, "jobs")
+data_error = rows.data_error
+outcome = rows.outcome
+job_row = partial(rows.fetch, "jobs")
 
 
 def copy_of_valid_job(db, **over) -> int:

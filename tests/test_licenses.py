@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
-import psycopg
 import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -33,30 +33,9 @@ NOT_ACTIVE = ["pending", "suspended", "expired", "cancelled"]
 NOT_NULL_COLUMNS = ["plan", "status", "starts_at", "ends_at", "seats", "features", "auto_renew",
                     "created_at", "updated_at"]
 
-
-@contextmanager
-def not_null(column: str):
-    with pytest.raises(psycopg.errors.NotNullViolation) as info:
-        yield
-    assert info.value.sqlstate == "23502"
-    assert info.value.diag.column_name == column
-    assert info.value.diag.table_name == "licenses"
-
-
-@contextmanager
-def data_error(sqlstate: str):
-    with pytest.raises(psycopg.errors.DataError) as info:
-        yield
-    assert info.value.sqlstate == sqlstate, str(info.value)
-
-
-@contextmanager
-def outcome(rejected_by: str | None):
-    if rejected_by is None:
-        yield
-    else:
-        with rows.violates(rejected_by):
-            yield
+not_null = partial(rows.not_null, "licenses")
+data_error = rows.data_error
+outcome = rows.outcome
 
 
 @contextmanager

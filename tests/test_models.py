@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from tests import rows
@@ -30,26 +29,9 @@ FILE_FORMATS = ["fcstd", "step", "iges", "stl", "obj", "3mf", "dxf", "brep"]
 NOT_NULL_COLUMNS = ["user_id", "name", "type", "file_format", "storage_key", "sha256",
                     "file_size", "version", "created_at", "updated_at"]
 
-
-@contextmanager
-def not_null(column: str):
-    with pytest.raises(psycopg.errors.NotNullViolation) as info:
-        yield
-    assert info.value.sqlstate == "23502"
-    assert info.value.diag.column_name == column
-    assert info.value.diag.table_name == "models"
-
-
-@contextmanager
-def data_error(sqlstate: str):
-    with pytest.raises(psycopg.errors.DataError) as info:
-        yield
-    assert info.value.sqlstate == sqlstate, str(info.value)
-
-
-def model_row(db, model_id: int) -> dict:
-    cur = db.cursor(row_factory=dict_row)
-    return cur.execute("SELECT * FROM models WHERE id = %s", (model_id,)).fetchone()
+not_null = partial(rows.not_null, "models")
+data_error = rows.data_error
+model_row = partial(rows.fetch, "models")
 
 
 def copy_of_valid_model(db, **over) -> int:

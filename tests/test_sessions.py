@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from ipaddress import ip_address
 
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from tests import rows
 
@@ -27,35 +25,10 @@ TIMES = {"created_at": T0, "last_used_at": T0, "expires_at": T0 + timedelta(days
 NOT_NULL_COLUMNS = ["refresh_token_hash", "access_token_jti", "created_at", "last_used_at",
                     "expires_at"]
 
-
-@contextmanager
-def not_null(column: str):
-    with pytest.raises(psycopg.errors.NotNullViolation) as info:
-        yield
-    assert info.value.sqlstate == "23502"
-    assert info.value.diag.column_name == column
-    assert info.value.diag.table_name == "sessions"
-
-
-@contextmanager
-def invalid_text():
-    with pytest.raises(psycopg.errors.DataError) as info:
-        yield
-    assert info.value.sqlstate == "22P02", str(info.value)
-
-
-@contextmanager
-def outcome(rejected_by: str | None):
-    if rejected_by is None:
-        yield
-    else:
-        with rows.violates(rejected_by):
-            yield
-
-
-def session_row(db, session_id: int) -> dict:
-    cur = db.cursor(row_factory=dict_row)
-    return cur.execute("SELECT * FROM sessions WHERE id = %s", (session_id,)).fetchone()
+not_null = partial(rows.not_null, "sessions")
+invalid_text = partial(rows.data_error, "22P02")
+outcome = rows.outcome
+session_row = partial(rows.fetch, "sessions")
 
 
 def offset_id(offset: timedelta) -> str:

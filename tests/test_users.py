@@ -14,10 +14,10 @@ from __future__ import annotations
 import hashlib
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from tests import rows
@@ -25,25 +25,8 @@ from tests import rows
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone(timedelta(hours=3)))
 US = timedelta(microseconds=1)
 BCRYPT_TAIL = rows.BCRYPT_HASH[len("$2b$12$"):]
-
-
-def tckn(first9: str) -> str:
-    """The TCKN whose first nine digits are first9 (check digits d10, d11 appended)."""
-    d = [int(c) for c in first9]
-    odd, even = d[0] + d[2] + d[4] + d[6] + d[8], d[1] + d[3] + d[5] + d[7]
-    d10 = (odd * 7 - even) % 10
-    d11 = (sum(d) + d10) % 10
-    return f"{first9}{d10}{d11}"
-
-
-def vkn(first9: str) -> str:
-    """The VKN whose first nine digits are first9 (check digit d10 appended)."""
-    total = 0
-    for p, ch in enumerate(first9, start=1):
-        t = (int(ch) + 10 - p) % 10
-        v = (t * 2 ** (10 - p)) % 9
-        total += 9 if t != 0 and v == 0 else v
-    return f"{first9}{(10 - total % 10) % 10}"
+tckn, vkn = rows.tckn, rows.vkn
+user_row = partial(rows.fetch, "users")
 
 
 def wrong_last_digit(number: str) -> str:
@@ -58,11 +41,6 @@ def sqlstate(code: str, column: str | None = None):
     if column is not None:
         assert info.value.diag.column_name == column
         assert info.value.diag.table_name == "users"
-
-
-def user_row(db, user_id: int) -> dict:
-    cur = db.cursor(row_factory=dict_row)
-    return cur.execute("SELECT * FROM users WHERE id = %s", (user_id,)).fetchone()
 
 
 def stored(db, column: str, value):
