@@ -6,12 +6,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help migrate test lint psql db-stop clean
+.PHONY: help migrate test lint fix manifest psql db-stop clean
 
 help:
 	@echo "make migrate   apply every migration (embedded PostgreSQL 17 unless DATABASE_URL is set)"
 	@echo "make test      lint the SQL, then run the whole test suite"
-	@echo "make lint      sqlfluff over sql/ and migrations/"
+	@echo "make lint      sqlfluff over sql/ and migrations/, squawk over migrations/"
+	@echo "make fix       sqlfluff fix sql/ and the migrations that have not landed"
+	@echo "make manifest  add new migration files to migrations/manifest.sha256"
 	@echo "make psql      psql on the database make migrate uses"
 	@echo "make db-stop   stop the embedded PostgreSQL"
 	@echo "make clean     stop the server, delete .venv, .pgdata and caches"
@@ -28,6 +30,14 @@ migrate: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/sqlfluff lint sql/ migrations/
+	$(BIN)/python -m runner.lint
+
+# Landed migrations (listed in migrations/manifest.sha256) are never rewritten.
+fix: $(STAMP)
+	$(BIN)/sqlfluff fix sql/ $$($(BIN)/python -m runner.manifest unlanded)
+
+manifest: $(STAMP)
+	$(BIN)/python -m runner.manifest update
 
 test: lint
 	$(BIN)/python -m pytest
