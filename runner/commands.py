@@ -535,29 +535,36 @@ def verify(url: str, settings: Settings | None = None, out=print) -> list[str]:
     return problems
 
 
-def _diff_against_scratch(url: str, settings: Settings, applied_ids: list[str]) -> list[str]:
-    """Build the applied migrations in a scratch database on the same server and diff."""
+@contextmanager
+def scratch_database(url: str, purpose: str) -> Iterator[str]:
+    """URL of a new empty database on the same server as url, dropped afterwards
+    (also on failure); its name says what it is for and who made it."""
     with connect(url) as conn:
         dbname = conn.execute("SELECT current_database()").fetchone()[0]
-        scratch = f"{dbname[:40]}_verify_{os.getpid()}"
+        scratch = f"{dbname[:40]}_{purpose}_{os.getpid()}"
         try:
             conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
                 sql.Identifier(scratch)))
         except psycopg.Error as exc:
-            raise RunnerError(f"verify needs to create a scratch database: {_first_line(exc)}",
+            raise RunnerError(f"{purpose} needs to create a scratch database: {_first_line(exc)}",
                               EXIT_FAILED) from None
-        scratch_url = config.with_database(url, scratch)
         try:
-            db = open_backend(scratch_url)
-            try:
-                history.ensure(db.connection)
-                wanted = set(applied_ids)
-                for migration in load_migrations(settings):
-                    if migration.id in wanted:
-                        run_one(db, migration, settings, "apply", out=lambda _: None)
-            finally:
-                db.connection.close()
-            return catalog.schema_diff(scratch_url, url)
+            yield config.with_database(url, scratch)
         finally:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                 sql.Identifier(scratch)))
+
+
+def _diff_against_scratch(url: str, settings: Settings, applied_ids: list[str]) -> list[str]:
+    """Build the applied migrations in a scratch database on the same server and diff."""
+    with scratch_database(url, "verify") as scratch_url:
+        db = open_backend(scratch_url)
+        try:
+            history.ensure(db.connection)
+            wanted = set(applied_ids)
+            for migration in load_migrations(settings):
+                if migration.id in wanted:
+                    run_one(db, migration, settings, "apply", out=lambda _: None)
+        finally:
+            db.connection.close()
+        return catalog.schema_diff(scratch_url, url)

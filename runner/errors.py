@@ -7,6 +7,7 @@ EXIT_SERVER = 3  # the database server could not be reached or started
 EXIT_LOCK = 4  # the migration lock, or a table lock a migration needs, was not had in time
 EXIT_VERIFY = 5  # verify found a changed or missing file, or schema drift
 EXIT_REFUSED = 6  # refused by a guard: environment mismatch, production, old server
+EXIT_CONVENTIONS = 7  # `conventions` found objects that break the schema conventions
 
 
 class RunnerError(Exception):

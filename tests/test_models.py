@@ -338,7 +338,7 @@ def test_second_next_version_of_a_parent_rejected(db, parent_version):
     if parent_version == 2:
         parent = rows.model(db, owner, parent_model_id=parent, version=2)
     rows.model(db, owner, parent_model_id=parent, version=parent_version + 1)
-    with rows.violates("uq_models_parent_model_id") as info:
+    with rows.violates("uq_models_parent_model_id_user_id_parent_version") as info:
         rows.model(db, owner, parent_model_id=parent, version=parent_version + 1)
     assert info.value.sqlstate == "23505"
 

@@ -102,3 +102,18 @@ def test_embedded_server_flow_of_make_migrate():
         stop = run("server", "stop", env=env)
         shutil.rmtree(state, ignore_errors=True)
     assert stop.stdout.strip() == "stopped"
+
+
+def test_conventions_command_passes_on_the_schema_and_names_a_violation(empty_db):
+    assert run("migrate", DATABASE_URL=empty_db).returncode == 0
+    clean = run("conventions", DATABASE_URL=empty_db)
+    assert clean.returncode == 0 and "follows every rule" in clean.stdout
+    import psycopg
+
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE scratchpad (note varchar(20))")
+    dirty = run("conventions", DATABASE_URL=empty_db)
+    assert dirty.returncode == 7
+    assert "table scratchpad" in dirty.stdout and "(pk-missing)" in dirty.stdout
+    assert "(column-varchar)" in dirty.stdout
+    assert dirty.stderr.startswith("schema: ") and "convention violation" in dirty.stderr
