@@ -25,6 +25,7 @@ import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Iterator
 
@@ -307,12 +308,12 @@ def _statement_by_statement(db, migration, path, statements, settings, direction
     try:
         for statement in statements:
             before = _invalid_indexes(conn)
+            cleanup = partial(_drop_new_invalid, conn, before, out)
             try:
-                _with_retries(lambda: _run_statement(conn, migration, path, statement, direction),
-                              migration, settings, out,
-                              cleanup=lambda: _drop_new_invalid(conn, before, out))
+                _with_retries(partial(_run_statement, conn, migration, path, statement, direction),
+                              migration, settings, out, cleanup=cleanup)
             except RunnerError:
-                _drop_new_invalid(conn, before, out)
+                cleanup()
                 raise
         _in_one_transaction(db, migration, path, [], settings, direction)
     finally:
@@ -513,26 +514,25 @@ def plan(url: str, settings: Settings | None = None, to: str | None = None,
     return chosen
 
 
-def verify(url: str, settings: Settings | None = None, out=print) -> list[str]:
+def verify(url: str, settings: Settings | None = None, out=print) -> None:
     """Fail (EXIT_VERIFY) when an applied file changed or is missing, or when the
     live schema differs from the one its applied migrations build."""
     settings = settings or Settings.from_env()
     report = describe(url, settings)
-    problems = [f"{e['state'].upper()}: {e['id']}: {STATE_NOTES[e['state']]}"
-                for e in report["migrations"] if e["state"] in STATE_NOTES]
+    file_problems = [f"{e['state'].upper()}: {e['id']}: {STATE_NOTES[e['state']]}"
+                     for e in report["migrations"] if e["state"] in STATE_NOTES]
     applied = [e["id"] for e in report["migrations"] if e["state"] in ("applied", "changed")]
     diff = _diff_against_scratch(url, settings, applied)
-    if diff:
-        problems.append("SCHEMA: the live schema differs from what its applied migrations build:")
-        problems.extend("  " + line for line in diff)
-    for line in problems:
+    for line in file_problems:
         out(line)
-    if problems:
-        files = len(problems) - (len(diff) + 1 if diff else 0)
-        raise RunnerError(f"verify failed: {files} file problem(s)"
+    if diff:
+        out("SCHEMA: the live schema differs from what its applied migrations build:")
+        for line in diff:
+            out("  " + line)
+    if file_problems or diff:
+        raise RunnerError(f"verify failed: {len(file_problems)} file problem(s)"
                           f"{', and schema drift' if diff else ''}; details above", EXIT_VERIFY)
     out(f"verified: {len(applied)} applied migration(s) match their files and the live schema")
-    return problems
 
 
 @contextmanager
