@@ -166,3 +166,19 @@ def test_lock_timeout_retry_succeeds_once_the_lock_is_released(empty_db, table_l
     assert "lock not available, retry 1/5" in result.stdout
     assert "applied  9001_extra" in result.stdout
     assert has_nickname(empty_db)
+
+
+def test_statement_timeout_stops_a_long_statement_and_changes_nothing(empty_db, tmp_path):
+    assert run_cli("migrate", DATABASE_URL=empty_db).returncode == 0
+    folder = migrations_copy(tmp_path, extra_migration(
+        "CREATE TABLE slow_marker (id int);\nSELECT pg_sleep(30);\n",
+        rollback="DROP TABLE slow_marker;\n"))
+    started = time.monotonic()
+    result = run_cli("migrate", "--migrations", folder, "--statement-timeout", "0.5",
+                     DATABASE_URL=empty_db)
+    assert result.returncode == 1
+    assert "ran past statement_timeout 0.5 s" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert time.monotonic() - started < 15
+    with psycopg.connect(empty_db) as conn:
+        assert conn.execute("SELECT to_regclass('slow_marker')").fetchone()[0] is None
