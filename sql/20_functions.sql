@@ -133,3 +133,20 @@ $$;
 
 COMMENT ON FUNCTION set_updated_at() IS
 'BEFORE UPDATE trigger function: stamps updated_at with the transaction time, so the column is right whatever the application sends.';
+
+-- -----------------------------------------------------------------------------
+-- Owner and privileges (see 05_roles.sql)
+-- -----------------------------------------------------------------------------
+ALTER FUNCTION is_valid_tckn(text) OWNER TO cadcam_owner;
+ALTER FUNCTION is_valid_vkn(text) OWNER TO cadcam_owner;
+ALTER FUNCTION is_valid_timezone(text) OWNER TO cadcam_owner;
+ALTER FUNCTION set_updated_at() OWNER TO cadcam_owner;
+REVOKE EXECUTE ON FUNCTION
+is_valid_tckn(text), is_valid_vkn(text), is_valid_timezone(text), set_updated_at()
+FROM PUBLIC;
+-- The CHECK constraints of users call the validators with the privileges of
+-- whoever writes the row. A trigger function needs no grant: it runs as
+-- its trigger, which only the table owner can create.
+GRANT EXECUTE ON FUNCTION
+is_valid_tckn(text), is_valid_vkn(text), is_valid_timezone(text)
+TO cadcam_app;

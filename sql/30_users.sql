@@ -117,3 +117,17 @@ COMMENT ON COLUMN users.updated_at IS
 'When the row last changed; kept by trigger trg_users_updated_at.';
 COMMENT ON COLUMN users.deleted_at IS
 'When the account was soft-deleted; set exactly when status is deleted.';
+
+-- -----------------------------------------------------------------------------
+-- Owner and privileges (see 05_roles.sql)
+-- -----------------------------------------------------------------------------
+ALTER TABLE users OWNER TO cadcam_owner;
+-- No DELETE: accounts are soft-deleted (status deleted, deleted_at).
+GRANT SELECT, INSERT, UPDATE ON users TO cadcam_app;
+-- Analysts read every column but the password hash. A column added later is
+-- not readable until it is granted here too: secrets stay closed by default.
+GRANT SELECT (
+    id, email, phone, role, status, locale, timezone, tax_no, company_name,
+    tax_office, email_verified_at, phone_verified_at, last_login_at, metadata,
+    created_at, updated_at, deleted_at
+) ON users TO cadcam_readonly;

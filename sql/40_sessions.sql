@@ -72,3 +72,15 @@ COMMENT ON COLUMN sessions.expires_at IS
 'When the refresh token stops being accepted; after created_at.';
 COMMENT ON COLUMN sessions.revoked_at IS
 'When the session was revoked (sign-out, password change, admin action); NULL while valid.';
+
+-- -----------------------------------------------------------------------------
+-- Owner and privileges (see 05_roles.sql)
+-- -----------------------------------------------------------------------------
+ALTER TABLE sessions OWNER TO cadcam_owner;
+-- DELETE: a sign-out may remove its session outright.
+GRANT SELECT, INSERT, UPDATE, DELETE ON sessions TO cadcam_app;
+-- Analysts never see the token hash or the access token id.
+GRANT SELECT (
+    id, user_id, device_fingerprint, ip_address, user_agent, created_at,
+    last_used_at, expires_at, revoked_at
+) ON sessions TO cadcam_readonly;

@@ -72,3 +72,10 @@ COMMENT ON COLUMN licenses.cancelled_at IS
 COMMENT ON COLUMN licenses.created_at IS 'When the license row was created.';
 COMMENT ON COLUMN licenses.updated_at IS
 'When the row last changed; kept by trigger trg_licenses_updated_at.';
+
+-- -----------------------------------------------------------------------------
+-- Owner and privileges (see 05_roles.sql)
+-- -----------------------------------------------------------------------------
+ALTER TABLE licenses OWNER TO cadcam_owner;
+GRANT SELECT, INSERT, UPDATE ON licenses TO cadcam_app;
+GRANT SELECT ON licenses TO cadcam_readonly;

@@ -131,3 +131,12 @@ COMMENT ON COLUMN models.updated_at IS
 'When the row last changed; kept by trigger trg_models_updated_at.';
 COMMENT ON COLUMN models.deleted_at IS
 'When the model was soft-deleted; NULL while visible. The S3 object is removed by a later sweep.';
+
+-- -----------------------------------------------------------------------------
+-- Owner and privileges (see 05_roles.sql)
+-- -----------------------------------------------------------------------------
+ALTER TABLE models OWNER TO cadcam_owner;
+GRANT SELECT, INSERT, UPDATE ON models TO cadcam_app;
+-- Workers read the model they process and write back what they measured.
+GRANT SELECT, UPDATE (thumbnail_key, metrics) ON models TO cadcam_worker;
+GRANT SELECT ON models TO cadcam_readonly;

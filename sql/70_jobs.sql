@@ -132,3 +132,12 @@ COMMENT ON COLUMN jobs.started_at IS
 'When a worker started the current attempt; set whenever status is running.';
 COMMENT ON COLUMN jobs.finished_at IS
 'When the job reached a finished state (succeeded, failed, cancelled, timed_out); set exactly then, never before started_at.';
+
+-- -----------------------------------------------------------------------------
+-- Owner and privileges (see 05_roles.sql)
+-- -----------------------------------------------------------------------------
+ALTER TABLE jobs OWNER TO cadcam_owner;
+GRANT SELECT, INSERT, UPDATE ON jobs TO cadcam_app;
+-- Workers claim jobs and report progress, metrics, results and errors.
+GRANT SELECT, UPDATE ON jobs TO cadcam_worker;
+GRANT SELECT ON jobs TO cadcam_readonly;

@@ -40,8 +40,10 @@ def migrations_copy(directory: Path, extra: dict[str, str] | None = None) -> Pat
     return target
 
 
-LAST_MIGRATION = sorted(p.stem for p in config.MIGRATIONS_DIR.glob("*.sql")
-                        if not p.name.endswith(".rollback.sql"))[-1]
+MIGRATION_IDS = sorted(p.stem for p in config.MIGRATIONS_DIR.glob("*.sql")
+                       if not p.name.endswith(".rollback.sql"))
+LAST_MIGRATION = MIGRATION_IDS[-1]
+ALL_APPLIED = f"{len(MIGRATION_IDS)} migration(s) applied"
 
 
 def extra_migration(body: str, rollback: str | None = None, depends: str = LAST_MIGRATION,

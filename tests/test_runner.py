@@ -14,6 +14,7 @@ import pytest
 
 from runner import config
 from runner.errors import EXIT_SERVER, EXIT_USAGE
+from tests.cli import ALL_APPLIED, MIGRATION_IDS
 
 
 def run(*args, env=None, **extra_env):
@@ -26,7 +27,7 @@ def test_migrate_then_status_through_database_url(empty_db):
     first = run("migrate", DATABASE_URL=empty_db)
     assert first.returncode == 0, first.stderr
     assert "applied  0001_extensions" in first.stdout
-    assert "8 migration(s) applied" in first.stdout
+    assert ALL_APPLIED in first.stdout
     again = run("migrate", DATABASE_URL=empty_db)
     assert again.returncode == 0 and "nothing to apply" in again.stdout
     status = run("status", DATABASE_URL=empty_db)
@@ -40,10 +41,9 @@ def test_rollback_steps(empty_db):
     assert result.returncode == 0, result.stderr
     undone = [line.split()[2] for line in result.stdout.splitlines()
               if line.startswith("rolled back ")]
-    assert undone == ["0008_jobs", "0007_models"]
+    assert undone == MIGRATION_IDS[:-3:-1]
     status = run("status", DATABASE_URL=empty_db).stdout.splitlines()
-    assert [line.split()[1] for line in status if line.startswith("pending")] == [
-        "0007_models", "0008_jobs"]
+    assert [line.split()[1] for line in status if line.startswith("pending")] == MIGRATION_IDS[-2:]
 
 
 def test_unreachable_server_is_one_line_without_the_password():
@@ -90,7 +90,7 @@ def test_embedded_server_flow_of_make_migrate():
         assert first.returncode == 0, first.stderr
         assert "started PostgreSQL 17" in first.stdout
         assert "created database cadcam" in first.stdout
-        assert "8 migration(s) applied" in first.stdout
+        assert ALL_APPLIED in first.stdout
         assert "make psql" in first.stdout
         second = run("migrate", env=env)
         assert second.returncode == 0

@@ -194,6 +194,7 @@ def deployer_url(empty_db, pg_server):
         conn.execute(f"CREATE ROLE deployer LOGIN SUPERUSER PASSWORD '{PASSWORD}'")
     yield f"postgresql://deployer:{PASSWORD}@127.0.0.1:{pg_server.port}/{dbname(empty_db)}"
     with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("REASSIGN OWNED BY deployer TO CURRENT_USER")
         conn.execute("DROP OWNED BY deployer")
         conn.execute("DROP ROLE deployer")
 
