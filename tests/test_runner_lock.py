@@ -15,7 +15,12 @@ import pytest
 from runner import lock
 from runner.errors import EXIT_LOCK
 from tests.cli import (
-    ALL_APPLIED, MIGRATION_IDS, extra_migration, migrations_copy, run_cli, start_cli,
+    ALL_APPLIED,
+    MIGRATION_IDS,
+    extra_migration,
+    migrations_copy,
+    run_cli,
+    start_cli,
 )
 
 
