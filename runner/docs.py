@@ -94,6 +94,33 @@ EXTENSIONS_SQL = "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'"
 
 MIGRATIONS_SQL = "SELECT migration_id FROM public._yoyo_migration"
 
+# Owner of each table.
+TABLE_OWNERS_SQL = """
+SELECT c.relname, pg_get_userbyid(c.relowner)
+FROM pg_class AS c
+WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+"""
+
+# Grants on each table and on its columns (a NULL column: the whole table), to
+# roles other than the owner; grantee 0 is PUBLIC.
+PRIVILEGES_SQL = """
+SELECT c.relname, CASE acl.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(acl.grantee) END,
+       acl.privilege_type, NULL::text, 0
+FROM pg_class AS c
+CROSS JOIN LATERAL aclexplode(c.relacl) AS acl
+WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+  AND acl.grantee <> c.relowner
+UNION ALL
+SELECT c.relname, CASE acl.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(acl.grantee) END,
+       acl.privilege_type, a.attname, a.attnum
+FROM pg_attribute AS a
+JOIN pg_class AS c ON c.oid = a.attrelid
+CROSS JOIN LATERAL aclexplode(a.attacl) AS acl
+WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+  AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY 1, 2, 5, 3
+"""
+
 
 # -- the catalog as plain values -------------------------------------------------------
 
@@ -153,6 +180,8 @@ class Table:
     constraints: list[Constraint] = field(default_factory=list)
     indexes: list[Index] = field(default_factory=list)
     triggers: list[tuple[str, str]] = field(default_factory=list)  # name, definition
+    owner: str = ""
+    grants: list[tuple[str, str, str | None]] = field(default_factory=list)  # role, privilege, column
 
 
 @dataclass
@@ -172,6 +201,7 @@ def _read_tables(conn: psycopg.Connection) -> dict[str, Table]:
         tables[table].columns.append(Column(*values))
     _read_constraints(conn, tables)
     _read_indexes(conn, tables)
+    _read_privileges(conn, tables)
     for name, table, definition in catalog.rows(conn, catalog.TRIGGERS_SQL):
         if table in tables:
             tables[table].triggers.append((name, _trigger_body(definition)))
@@ -180,6 +210,15 @@ def _read_tables(conn: psycopg.Connection) -> dict[str, Table]:
         table.indexes.sort()
         table.triggers.sort()
     return tables
+
+
+def _read_privileges(conn: psycopg.Connection, tables: dict[str, Table]) -> None:
+    for name, owner in conn.execute(TABLE_OWNERS_SQL):
+        if name in tables:
+            tables[name].owner = owner
+    for name, role, privilege, column, _ in conn.execute(PRIVILEGES_SQL):
+        if name in tables:
+            tables[name].grants.append((role, privilege, column))
 
 
 def _read_constraints(conn: psycopg.Connection, tables: dict[str, Table]) -> None:
@@ -449,6 +488,28 @@ def _foreign_keys(cat: Catalog, table: Table) -> list[str]:
                                      "On update"], rows)
 
 
+PRIVILEGE_ORDER = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES",
+                   "TRIGGER", "MAINTAIN"]
+
+
+def _privileges(table: Table) -> list[str]:
+    """One row per role's table-wide privileges, one per (role, privilege) on columns."""
+    whole: dict[str, set[str]] = {}
+    columns: dict[tuple[str, str], list[str]] = {}
+    for role, privilege, column in table.grants:
+        if column is None:
+            whole.setdefault(role, set()).add(privilege)
+        else:
+            columns.setdefault((role, privilege), []).append(column)
+    rows = [[code(role), ", ".join(p for p in PRIVILEGE_ORDER if p in privileges), "all"]
+            for role, privileges in sorted(whole.items())]
+    rows += [[code(role), privilege, ", ".join(code(c) for c in cols)]
+             for (role, privilege), cols in sorted(columns.items())]
+    rows.sort(key=lambda row: row[0])
+    title = f"Privileges (owner {code(table.owner)})" if table.owner else "Privileges"
+    return _listing(title, ["Role", "Privileges", "Columns"], rows)
+
+
 def _triggers(table: Table) -> list[str]:
     rows = [[code(name), sql_code(definition)] for name, definition in table.triggers]
     return _listing("Triggers", ["Name", "Definition"], rows)
@@ -471,7 +532,7 @@ def _table(cat: Catalog, table: Table) -> list[str]:
             *_paragraph(table.comment, "_No comment._"),
             *_table_notes(cat, table),
             *_columns(table), *_constraints(table), *_indexes(table),
-            *_foreign_keys(cat, table), *_triggers(table)]
+            *_foreign_keys(cat, table), *_triggers(table), *_privileges(table)]
 
 
 def _tables(cat: Catalog) -> list[str]:

@@ -220,6 +220,19 @@ def test_a_new_table_is_documented(db):
     assert "`api_keys.user_id` (`fk_api_keys_user_id`)" in sections(markdown)["Table `users`"]
 
 
+def test_owner_and_grants_are_documented_per_table(db):
+    db.execute("CREATE TABLE audit_probe (id bigint PRIMARY KEY, note text, secret text)")
+    db.execute("COMMENT ON TABLE audit_probe IS 'Probe.'")
+    db.execute("ALTER TABLE audit_probe OWNER TO cadcam_owner")
+    db.execute("GRANT SELECT, INSERT ON audit_probe TO cadcam_app")
+    db.execute("GRANT SELECT (id, note) ON audit_probe TO cadcam_readonly")
+    section = docs.render(db).split("### Table `audit_probe`")[1].split("### ")[0]
+    assert "**Privileges (owner `cadcam_owner`)**" in section
+    assert "| `cadcam_app` | SELECT, INSERT | all |" in section
+    assert "| `cadcam_readonly` | SELECT | `id`, `note` |" in section
+    assert "secret`" not in section.split("**Privileges")[1]
+
+
 def test_mermaid_names_and_types_are_single_words():
     assert docs.mermaid_type("timestamp with time zone") == "timestamptz"
     assert docs.mermaid_type("timestamp(3) without time zone") == "timestamp(3)"
