@@ -43,6 +43,7 @@ REVOKE ALL ON SCHEMA public FROM PUBLIC;
 GRANT USAGE, CREATE ON SCHEMA public TO cadcam_owner;
 GRANT USAGE ON SCHEMA public TO cadcam_app, cadcam_worker, cadcam_readonly, cadcam_auditor;
 
--- Functions made by the owner are not executable by PUBLIC (PostgreSQL's
--- default); tables and sequences have no PUBLIC grant by default anyway.
+-- PostgreSQL lets PUBLIC execute every new function; not those made by the
+-- owner. (Tables and sequences have no PUBLIC grant by default.) Objects made
+-- by another role and handed to the owner carry an explicit REVOKE instead.
 ALTER DEFAULT PRIVILEGES FOR ROLE cadcam_owner REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;

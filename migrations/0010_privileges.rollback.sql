@@ -22,6 +22,10 @@ REVOKE ALL (
     last_used_at, expires_at, revoked_at
 ) ON sessions FROM cadcam_readonly;
 REVOKE ALL (thumbnail_key, metrics) ON models FROM cadcam_worker;
+REVOKE ALL (
+    status, progress, metrics, result, error_message, retry_count,
+    celery_task_id, started_at, finished_at
+) ON jobs FROM cadcam_worker;
 ALTER TABLE users OWNER TO CURRENT_USER;
 ALTER TABLE sessions OWNER TO CURRENT_USER;
 ALTER TABLE licenses OWNER TO CURRENT_USER;

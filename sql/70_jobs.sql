@@ -138,6 +138,10 @@ COMMENT ON COLUMN jobs.finished_at IS
 -- -----------------------------------------------------------------------------
 ALTER TABLE jobs OWNER TO cadcam_owner;
 GRANT SELECT, INSERT, UPDATE ON jobs TO cadcam_app;
--- Workers claim jobs and report progress, metrics, results and errors.
-GRANT SELECT, UPDATE ON jobs TO cadcam_worker;
+-- Workers claim jobs and report progress, metrics, results and errors; what
+-- a job is, whose it is and its keys are the application's to set.
+GRANT SELECT, UPDATE (
+    status, progress, metrics, result, error_message, retry_count,
+    celery_task_id, started_at, finished_at
+) ON jobs TO cadcam_worker;
 GRANT SELECT ON jobs TO cadcam_readonly;

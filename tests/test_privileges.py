@@ -1,0 +1,548 @@
+"""Roles and privileges: the five NOLOGIN group roles, ownership by
+cadcam_owner, a schema closed to PUBLIC, and what each role may and may not do.
+
+The catalog tests read pg_roles, pg_class, pg_proc, pg_type, pg_namespace and
+pg_default_acl. The behaviour tests create rows as the superuser, then run
+statements as the real role (SET ROLE) and expect success, or SQLSTATE 42501
+(insufficient_privilege). A role with no grants at all is made per test with
+a unique name (roles belong to the whole cluster) and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from tests import rows
+
+ROLES = ["cadcam_owner", "cadcam_app", "cadcam_worker", "cadcam_readonly", "cadcam_auditor"]
+NON_OWNER_ROLES = ROLES[1:]
+CORE_TABLES = ["users", "sessions", "licenses", "models", "jobs"]
+YOYO_TABLES = ["_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock"]
+RUNNER_TABLES = [("schema_runner", "applied_files"), ("schema_runner", "environment")]
+TOOL_TABLES = [("public", t) for t in YOYO_TABLES] + RUNNER_TABLES
+VALIDATORS = ["is_valid_tckn", "is_valid_vkn", "is_valid_timezone"]
+SECRET_COLUMNS = {
+    "users": ["password_hash"],
+    "sessions": ["refresh_token_hash", "access_token_jti"],
+}
+SECRETS = [(t, c) for t, cols in SECRET_COLUMNS.items() for c in cols]
+
+# Objects of schema public that belong to the project: not members of an
+# extension (btree_gist), not yoyo's bookkeeping tables.
+PROJECT_RELATIONS = """
+SELECT c.relname, c.relkind, c.relowner::regrole::text AS owner,
+       coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char",
+                                     c.relowner)) AS acl
+FROM pg_class c
+WHERE c.relnamespace = 'public'::regnamespace
+  AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                  AND d.objid = c.oid AND d.deptype = 'e')
+  AND NOT EXISTS (SELECT FROM pg_depend d JOIN pg_class y ON y.oid = d.refobjid
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                    AND d.refclassid = 'pg_class'::regclass AND y.relname = ANY(%(yoyo)s))
+  AND c.relname <> ALL(%(yoyo)s)
+"""
+PROJECT_FUNCTIONS = """
+SELECT p.oid::regprocedure::text AS name, p.proowner::regrole::text AS owner,
+       coalesce(p.proacl, acldefault('f', p.proowner)) AS acl, p.proacl IS NULL AS acl_null
+FROM pg_proc p
+WHERE p.pronamespace = 'public'::regnamespace
+  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                  AND d.objid = p.oid AND d.deptype = 'e')
+"""
+PROJECT_TYPES = """
+SELECT t.typname, t.typtype, t.typowner::regrole::text AS owner
+FROM pg_type t
+WHERE t.typnamespace = 'public'::regnamespace
+  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
+                  AND d.objid = t.oid AND d.deptype = 'e')
+  AND NOT EXISTS (SELECT FROM pg_class y
+                  WHERE y.relname = ANY(%(yoyo)s)
+                    AND y.oid IN (t.typrelid,
+                                  (SELECT e.typrelid FROM pg_type e WHERE e.oid = t.typelem)))
+"""
+PUBLIC_GRANTS = "SELECT count(*) FROM aclexplode(%s) WHERE grantee = 0"
+
+
+@contextmanager
+def as_role(db: psycopg.Connection, role: str):
+    """Run the block with current_user = role; the session user stays the superuser."""
+    db.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+    try:
+        yield db
+    finally:
+        db.execute("RESET ROLE")
+
+
+@contextmanager
+def as_session_user(db: psycopg.Connection, role: str):
+    """Run the block with session_user = role, so SET ROLE checks role's memberships."""
+    db.execute(sql.SQL("SET SESSION AUTHORIZATION {}").format(sql.Identifier(role)))
+    try:
+        yield db
+    finally:
+        db.execute("RESET SESSION AUTHORIZATION")
+
+
+@contextmanager
+def denied(match: str | None = None):
+    """Assert that the block fails with insufficient_privilege (42501)."""
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match=match) as info:
+        yield info
+    assert info.value.sqlstate == "42501"
+
+
+def table(name: str | tuple[str, str]) -> sql.Identifier:
+    return sql.Identifier(*name) if isinstance(name, tuple) else sql.Identifier(name)
+
+
+def run(db: psycopg.Connection, query: str, *names, params=None) -> psycopg.Cursor:
+    """Execute query with {} placeholders filled by table identifiers."""
+    return db.execute(sql.SQL(query).format(*map(table, names)), params)
+
+
+def scalar(db: psycopg.Connection, query: str, params=None):
+    return db.execute(query, params).fetchone()[0]
+
+
+@pytest.fixture
+def nobody(db):
+    """A role with no grants at all, dropped (with anything granted to it) afterwards."""
+    name = f"nobody_test_{uuid.uuid4().hex[:12]}"
+    db.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(name)))
+    try:
+        yield name
+    finally:
+        db.execute("RESET ROLE")
+        db.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+        db.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def nobody_in_schema(db, nobody):
+    """The no-grant role with USAGE on schema public only, so that a failure is
+    the object's own privilege and not the schema's."""
+    db.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(nobody)))
+    return nobody
+
+
+BUILDERS = {"users": rows.user, "sessions": rows.session, "licenses": rows.license,
+            "models": rows.model, "jobs": rows.job}
+
+
+# ----------------------------------------------------------------------------- catalog
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_is_a_powerless_group_role(db, role):
+    attrs = db.execute(
+        "SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, rolreplication"
+        " FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+    assert attrs == (False,) * 6
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_is_a_member_of_nothing(db, role):
+    granted = db.execute(
+        "SELECT roleid::regrole::text FROM pg_auth_members WHERE member = %s::regrole",
+        (role,)).fetchall()
+    assert granted == []
+
+
+def test_project_relations_are_owned_by_cadcam_owner(db):
+    found = db.execute(PROJECT_RELATIONS, {"yoyo": YOYO_TABLES}).fetchall()
+    assert {name for name, kind, *_ in found if kind == "r"} == set(CORE_TABLES)
+    assert {name for name, kind, *_ in found if kind == "S"} == {f"{t}_id_seq" for t in CORE_TABLES}
+    assert [(name, owner) for name, _, owner, _ in found if owner != "cadcam_owner"] == []
+
+
+def test_project_functions_are_owned_by_cadcam_owner(db):
+    found = db.execute(PROJECT_FUNCTIONS).fetchall()
+    assert {name for name, *_ in found} >= {f"{f}(text)" for f in VALIDATORS} | {"set_updated_at()"}
+    assert [(name, owner) for name, owner, *_ in found if owner != "cadcam_owner"] == []
+
+
+def test_project_types_are_owned_by_cadcam_owner(db):
+    found = db.execute(PROJECT_TYPES, {"yoyo": YOYO_TABLES}).fetchall()
+    assert {name for name, typtype, _ in found if typtype == "e"} >= {
+        "user_role", "user_status", "user_locale", "license_plan", "license_status",
+        "model_type", "model_file_format", "job_type", "job_status"}
+    assert [(name, owner) for name, _, owner in found if owner != "cadcam_owner"] == []
+
+
+@pytest.mark.parametrize("schema", ["public", "schema_runner"])
+def test_public_has_no_privilege_on_schema(db, schema):
+    acl = scalar(db, "SELECT coalesce(nspacl, acldefault('n', nspowner))"
+                     " FROM pg_namespace WHERE nspname = %s", (schema,))
+    assert scalar(db, PUBLIC_GRANTS, (acl,)) == 0
+
+
+def test_public_has_no_privilege_on_any_table_or_sequence(db):
+    acls = db.execute(
+        "SELECT n.nspname || '.' || c.relname,"
+        " coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::\"char\","
+        " c.relowner))"
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname IN ('public', 'schema_runner')"
+        " AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')").fetchall()
+    assert len(acls) >= len(CORE_TABLES) * 2 + len(YOYO_TABLES) + len(RUNNER_TABLES)
+    assert [name for name, acl in acls if scalar(db, PUBLIC_GRANTS, (acl,))] == []
+
+
+def test_public_cannot_execute_project_functions(db):
+    found = db.execute(PROJECT_FUNCTIONS).fetchall()
+    assert [name for name, _, _, acl_null in found if acl_null] == []
+    assert [name for name, _, acl, _ in found if scalar(db, PUBLIC_GRANTS, (acl,))] == []
+
+
+def test_default_privileges_revoke_execute_from_public(db):
+    acl = db.execute(
+        "SELECT defaclacl FROM pg_default_acl WHERE defaclrole = 'cadcam_owner'::regrole"
+        " AND defaclobjtype = 'f' AND defaclnamespace = 0").fetchone()
+    assert acl is not None, "no default privileges for functions of cadcam_owner"
+    assert scalar(db, PUBLIC_GRANTS, (acl[0],)) == 0
+    assert scalar(db, "SELECT count(*) FROM pg_default_acl, aclexplode(defaclacl) a"
+                      " WHERE defaclrole = 'cadcam_owner'::regrole AND a.grantee = 0") == 0
+
+
+@pytest.mark.parametrize("role", NON_OWNER_ROLES)
+def test_role_cannot_act_as_owner(db, role):
+    assert scalar(db, "SELECT pg_has_role(%s, 'cadcam_owner', 'MEMBER')", (role,)) is False
+
+
+# ----------------------------------------------------------------------------- no grants
+
+def test_no_grant_role_cannot_use_schema(db, nobody):
+    held = scalar(db, "SELECT has_schema_privilege(%s, 'public', 'USAGE, CREATE')", (nobody,))
+    assert held is False
+    with as_role(db, nobody), denied("schema public"):
+        db.execute("SELECT 1 FROM public.users")
+    with as_role(db, nobody), denied("schema public"):
+        db.execute("CREATE TABLE public.nobody_table (id int)")
+
+
+def test_no_grant_role_has_no_privilege_on_any_relation(db, nobody):
+    held = db.execute(
+        "SELECT c.oid::regclass::text FROM pg_class c"
+        " WHERE c.relnamespace IN ('public'::regnamespace, 'schema_runner'::regnamespace)"
+        " AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+        " AND has_table_privilege(%s, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE,"
+        " REFERENCES, TRIGGER, MAINTAIN')", (nobody,)).fetchall()
+    assert held == []
+
+
+@pytest.mark.parametrize("name", CORE_TABLES + YOYO_TABLES)
+def test_no_grant_role_cannot_select_table(db, nobody_in_schema, name):
+    with as_role(db, nobody_in_schema), denied(f"table {name}"):
+        run(db, "SELECT * FROM {}", name)
+
+
+@pytest.mark.parametrize("function", VALIDATORS)
+def test_no_grant_role_cannot_execute_validator(db, nobody_in_schema, function):
+    assert scalar(db, "SELECT has_function_privilege(%s, %s, 'EXECUTE')",
+                  (nobody_in_schema, f"public.{function}(text)")) is False
+    with as_role(db, nobody_in_schema), denied(f"function {function}"):
+        db.execute(sql.SQL("SELECT public.{}('x')").format(sql.Identifier(function)))
+
+
+def test_no_grant_role_cannot_execute_without_schema(db, nobody):
+    with as_role(db, nobody), denied("schema public"):
+        db.execute("SELECT public.is_valid_tckn(%s)", (rows.VALID_TCKN,))
+
+
+# ----------------------------------------------------------------------------- cadcam_app
+
+@pytest.mark.parametrize("tax_no", [rows.VALID_TCKN, rows.VALID_VKN])
+def test_app_inserts_user_through_checks_and_identity(db, tax_no):
+    with as_role(db, "cadcam_app"):
+        user_id = rows.user(db, tax_no=tax_no, timezone="Europe/Berlin",
+                            password_hash=rows.ARGON2ID_HASH)
+        row = rows.fetch("users", db, user_id)
+    assert (row["tax_no"], row["timezone"]) == (tax_no, "Europe/Berlin")
+    assert scalar(db, "SELECT has_sequence_privilege('cadcam_app', 'users_id_seq',"
+                      " 'USAGE, SELECT, UPDATE')") is False
+
+
+@pytest.mark.parametrize(("column", "value", "constraint"), [
+    ("tax_no", rows.VALID_TCKN[:-1] + "1", "ck_users_tax_no_checksum"),
+    ("timezone", "Europe/Atlantis", "ck_users_timezone_valid"),
+])
+def test_app_writes_are_checked_by_validators(db, column, value, constraint):
+    with as_role(db, "cadcam_app"), rows.violates(constraint):
+        rows.user(db, **{column: value})
+
+
+@pytest.mark.parametrize("name", CORE_TABLES)
+def test_app_inserts_and_selects(db, name):
+    with as_role(db, "cadcam_app"):
+        row_id = BUILDERS[name](db)
+        assert rows.fetch(name, db, row_id)["id"] == row_id
+
+
+@pytest.mark.parametrize(("name", "column", "value"), [
+    ("users", "company_name", "Anadolu Kalıp A.Ş."),
+    ("sessions", "user_agent", "FreeCAD/1.0"),
+    ("licenses", "auto_renew", True),
+    ("models", "name", "Flanş yeni"),
+    ("jobs", "priority", 7),
+])
+def test_app_updates(db, name, column, value):
+    row_id = BUILDERS[name](db)
+    with as_role(db, "cadcam_app"):
+        cur = run(db, f"UPDATE {{}} SET {column} = %s WHERE id = %s", name, params=(value, row_id))
+        assert cur.rowcount == 1
+        assert rows.fetch(name, db, row_id)[column] == value
+
+
+def test_app_deletes_session(db):
+    session_id = rows.session(db)
+    with as_role(db, "cadcam_app"):
+        assert db.execute("DELETE FROM sessions WHERE id = %s", (session_id,)).rowcount == 1
+    assert rows.fetch("sessions", db, session_id) is None
+
+
+@pytest.mark.parametrize("name", ["users", "licenses", "models", "jobs"])
+def test_app_cannot_delete(db, name):
+    row_id = BUILDERS[name](db)
+    with as_role(db, "cadcam_app"), denied(f"table {name}"):
+        run(db, "DELETE FROM {} WHERE id = %s", name, params=(row_id,))
+    assert rows.fetch(name, db, row_id) is not None
+
+
+@pytest.mark.parametrize("name", CORE_TABLES)
+def test_app_cannot_truncate(db, name):
+    with as_role(db, "cadcam_app"), denied(f"table {name}"):
+        run(db, "TRUNCATE {} CASCADE", name)
+
+
+@pytest.mark.parametrize(("statement", "message"), [
+    ("CREATE TABLE public.app_table (id int)", "schema public"),
+    ("CREATE FUNCTION public.app_f() RETURNS int LANGUAGE sql RETURN 1", "schema public"),
+    ("CREATE TYPE public.app_type AS ENUM ('a')", "schema public"),
+    ("ALTER TABLE users ADD COLUMN app_column text", "must be owner of table users"),
+    ("ALTER TABLE users ALTER COLUMN email DROP NOT NULL", "must be owner of table users"),
+    ("ALTER TABLE users DROP CONSTRAINT ck_users_email_format", "must be owner of table users"),
+    ("ALTER TABLE users OWNER TO cadcam_app", "must be owner of table users"),
+    ("DROP TABLE jobs", "must be owner of table jobs"),
+    ("CREATE INDEX ON users (phone)", "must be owner of table users"),
+    ("ALTER TABLE users DISABLE ROW LEVEL SECURITY", "must be owner of table users"),
+    ("ALTER TABLE users DISABLE TRIGGER trg_users_updated_at", "must be owner of table users"),
+    ("CREATE TRIGGER app_trg BEFORE UPDATE ON users FOR EACH ROW"
+     " EXECUTE FUNCTION set_updated_at()", "table users"),
+    ("ALTER FUNCTION is_valid_tckn(text) OWNER TO cadcam_app", "must be owner of function"),
+    ("CREATE OR REPLACE FUNCTION public.is_valid_tckn(tckn text) RETURNS boolean"
+     " LANGUAGE sql RETURN true", "schema public"),
+    ("GRANT SELECT ON _yoyo_migration TO cadcam_app", "table _yoyo_migration"),
+])
+def test_app_cannot_run_ddl(db, statement, message):
+    with as_role(db, "cadcam_app"), denied(message):
+        db.execute(statement)
+
+
+def test_app_grant_on_table_grants_nothing(db):
+    notices = []
+    db.add_notice_handler(lambda n: notices.append((n.severity_nonlocalized, n.sqlstate)))
+    with as_role(db, "cadcam_app"):
+        db.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON users TO cadcam_auditor")
+    assert notices == [("WARNING", "01007")]
+    assert scalar(db, "SELECT has_table_privilege('cadcam_auditor', 'users',"
+                      " 'SELECT, INSERT, UPDATE, DELETE')") is False
+
+
+@pytest.mark.parametrize("role", NON_OWNER_ROLES)
+def test_role_cannot_set_role_owner(db, role):
+    with as_session_user(db, role), denied('permission denied to set role "cadcam_owner"'):
+        db.execute("SET ROLE cadcam_owner")
+
+
+@pytest.mark.parametrize("name", TOOL_TABLES, ids="{0[0]}.{0[1]}".format)
+@pytest.mark.parametrize("statement", [
+    "SELECT * FROM {}", "INSERT INTO {} DEFAULT VALUES", "DELETE FROM {}",
+])
+def test_app_cannot_touch_tool_tables(db, name, statement):
+    with as_role(db, "cadcam_app"), denied():
+        run(db, statement, name)
+
+
+# ----------------------------------------------------------------------------- cadcam_worker
+
+def test_worker_claims_job(db):
+    job_id = rows.job(db)
+    with as_role(db, "cadcam_worker"):
+        cur = db.execute(
+            "UPDATE jobs SET status = 'running', started_at = now(), progress = 5"
+            " WHERE id = %s AND status = 'pending' RETURNING status, progress", (job_id,))
+        assert cur.fetchall() == [("running", 5)]
+        assert rows.fetch("jobs", db, job_id)["started_at"] is not None
+
+
+def test_worker_reads_model_and_writes_back_results(db):
+    model_id = rows.model(db)
+    with as_role(db, "cadcam_worker"):
+        cur = db.execute("UPDATE models SET thumbnail_key = %s, metrics = %s WHERE id = %s",
+                         ("thumbnails/1.png", Jsonb({"volume_mm3": 12.5}), model_id))
+        assert cur.rowcount == 1
+        row = rows.fetch("models", db, model_id)
+    assert (row["thumbnail_key"], row["metrics"]) == ("thumbnails/1.png", {"volume_mm3": 12.5})
+
+
+@pytest.mark.parametrize("column", ["name", "storage_key", "sha256", "user_id", "deleted_at"])
+def test_worker_cannot_update_other_model_columns(db, column):
+    model_id = rows.model(db)
+    with as_role(db, "cadcam_worker"), denied("table models"):
+        db.execute(sql.SQL("UPDATE models SET {0} = {0} WHERE id = %s").format(
+            sql.Identifier(column)), (model_id,))
+
+
+def test_worker_reports_a_finished_job(db):
+    job_id = rows.job(db)
+    with as_role(db, "cadcam_worker"):
+        db.execute(
+            "UPDATE jobs SET status = 'succeeded', progress = 100, started_at = now(),"
+            " finished_at = now(), result = %s, metrics = %s, celery_task_id = gen_random_uuid(),"
+            " retry_count = 1, error_message = NULL WHERE id = %s",
+            (Jsonb({"gcode_key": "out/1.nc"}), Jsonb({"seconds": 3.5}), job_id))
+    assert rows.fetch("jobs", db, job_id)["status"] == "succeeded"
+
+
+@pytest.mark.parametrize("column", ["user_id", "model_id", "type", "priority", "input_params",
+                                    "idempotency_key", "max_retries", "timeout_seconds",
+                                    "created_at"])
+def test_worker_cannot_change_what_a_job_is_or_whose(db, column):
+    job_id = rows.job(db)
+    with as_role(db, "cadcam_worker"), denied("table jobs"):
+        db.execute(sql.SQL("UPDATE jobs SET {0} = {0} WHERE id = %s").format(
+            sql.Identifier(column)), (job_id,))
+
+
+@pytest.mark.parametrize("statement", [
+    "INSERT INTO jobs (user_id, type) VALUES (%s, 'thumbnail')",
+    "DELETE FROM jobs WHERE user_id = %s",
+    "INSERT INTO models (user_id) VALUES (%s)",
+    "DELETE FROM models WHERE user_id = %s",
+])
+def test_worker_cannot_insert_or_delete(db, statement):
+    user_id = rows.user(db)
+    with as_role(db, "cadcam_worker"), denied():
+        db.execute(statement, (user_id,))
+
+
+@pytest.mark.parametrize("name", ["users", "sessions", "licenses"])
+def test_worker_cannot_select(db, name):
+    with as_role(db, "cadcam_worker"), denied(f"table {name}"):
+        run(db, "SELECT id FROM {}", name)
+
+
+# ----------------------------------------------------------------------------- cadcam_readonly
+
+@pytest.mark.parametrize("name", ["licenses", "models", "jobs"])
+def test_readonly_selects_whole_table(db, name):
+    row_id = BUILDERS[name](db)
+    with as_role(db, "cadcam_readonly"):
+        assert rows.fetch(name, db, row_id)["id"] == row_id
+
+
+@pytest.mark.parametrize("name", list(SECRET_COLUMNS))
+def test_readonly_selects_every_non_secret_column(db, name):
+    row_id = BUILDERS[name](db)
+    columns = [c for (c,) in db.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass"
+        " AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (name,))]
+    assert set(SECRET_COLUMNS[name]) < set(columns)
+    public = [c for c in columns if c not in SECRET_COLUMNS[name]]
+    with as_role(db, "cadcam_readonly"):
+        row = db.execute(sql.SQL("SELECT {} FROM {} WHERE id = %s").format(
+            sql.SQL(", ").join(map(sql.Identifier, public)), sql.Identifier(name)),
+            (row_id,)).fetchone()
+    assert row[0] == row_id and len(row) == len(public)
+
+
+@pytest.mark.parametrize("name", list(SECRET_COLUMNS))
+def test_readonly_cannot_select_star(db, name):
+    with as_role(db, "cadcam_readonly"), denied(f"table {name}"):
+        run(db, "SELECT * FROM {}", name)
+
+
+@pytest.mark.parametrize(("name", "column"), SECRETS)
+def test_readonly_cannot_select_secret(db, name, column):
+    with as_role(db, "cadcam_readonly"), denied(f"table {name}"):
+        db.execute(sql.SQL("SELECT {} FROM {}").format(
+            sql.Identifier(column), sql.Identifier(name)))
+
+
+@pytest.mark.parametrize("name", CORE_TABLES)
+@pytest.mark.parametrize("statement", [
+    "INSERT INTO {} DEFAULT VALUES",
+    "UPDATE {} SET created_at = created_at",
+    "DELETE FROM {}",
+    "TRUNCATE {} CASCADE",
+])
+def test_readonly_cannot_write(db, name, statement):
+    with as_role(db, "cadcam_readonly"), denied(f"table {name}"):
+        run(db, statement, name)
+
+
+def test_readonly_cannot_read_a_column_added_later(db):
+    db.execute("ALTER TABLE users ADD COLUMN secret_x text")
+    with as_role(db, "cadcam_readonly"):
+        db.execute("SELECT id, email FROM users")
+        with denied("table users"):
+            db.execute("SELECT secret_x FROM users")
+
+
+# ----------------------------------------------------------------------------- cadcam_auditor
+
+def test_auditor_uses_schema_but_cannot_create(db):
+    assert scalar(db, "SELECT has_schema_privilege('cadcam_auditor', 'public', 'USAGE')") is True
+    assert scalar(db, "SELECT has_schema_privilege('cadcam_auditor', 'public', 'CREATE')") is False
+
+
+@pytest.mark.parametrize("name", CORE_TABLES)
+def test_auditor_cannot_select_core_table(db, name):
+    with as_role(db, "cadcam_auditor"), denied(f"table {name}"):
+        run(db, "SELECT id FROM {}", name)
+
+
+# ----------------------------------------------------------------------------- future objects
+
+FUTURE = {
+    "function": ("SELECT public.f_future()", "GRANT EXECUTE ON FUNCTION public.f_future() TO {}"),
+    "table": ("SELECT * FROM public.t_future", "GRANT SELECT ON public.t_future TO {}"),
+}
+
+
+@pytest.fixture
+def future_objects(db):
+    """A function and a table made by cadcam_owner after the migrations."""
+    with as_role(db, "cadcam_owner"):
+        db.execute("CREATE FUNCTION public.f_future() RETURNS int LANGUAGE sql RETURN 1")
+        db.execute("CREATE TABLE public.t_future (id int)")
+
+
+def test_future_function_has_no_public_execute(db, future_objects):
+    acl = scalar(db, "SELECT proacl FROM pg_proc WHERE oid = 'public.f_future()'::regprocedure")
+    assert acl is not None
+    assert scalar(db, PUBLIC_GRANTS, (acl,)) == 0
+
+
+@pytest.mark.parametrize("kind", list(FUTURE))
+def test_future_object_closed_to_no_grant_role(db, nobody_in_schema, future_objects, kind):
+    with as_role(db, nobody_in_schema), denied():
+        db.execute(FUTURE[kind][0])
+
+
+@pytest.mark.parametrize("kind", list(FUTURE))
+def test_future_object_closed_to_app_until_granted(db, future_objects, kind):
+    statement, grant = FUTURE[kind]
+    with as_role(db, "cadcam_app"), denied():
+        db.execute(statement)
+    with as_role(db, "cadcam_owner"):
+        db.execute(sql.SQL(grant).format(sql.Identifier("cadcam_app")))
+    with as_role(db, "cadcam_app"):
+        db.execute(statement)
