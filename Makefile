@@ -17,7 +17,7 @@ help:
 	@echo "make docs      regenerate docs/schema.md from the migrations (commit the result)"
 	@echo "make psql      psql on the database make migrate uses"
 	@echo "make db-stop   stop the embedded PostgreSQL"
-	@echo "make clean     stop the server, delete .venv, .pgdata and caches"
+	@echo "make clean     stop the server, delete its data, .venv and caches"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
@@ -53,7 +53,9 @@ psql: $(STAMP)
 db-stop: $(STAMP)
 	$(BIN)/python -m runner server stop
 
+# Deletes the embedded server's data wherever it is (.pgdata, or its fallback
+# in /var/lib/pg-schema when the clone lies under a private home).
 clean:
-	-@test -x $(BIN)/python && $(BIN)/python -m runner server stop
+	-@test -x $(BIN)/python && $(BIN)/python -m runner server remove
 	rm -rf $(VENV) .pgdata .pytest_cache .hypothesis *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

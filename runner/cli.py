@@ -71,6 +71,8 @@ def cmd_server(args) -> None:
         print(("started" if started else "already running") + f" on 127.0.0.1:{local.port}")
     elif args.action == "stop":
         print("stopped" if local.stop() else "not running")
+    elif args.action == "remove":
+        print(f"removed {local.state_dir}" if local.remove() else "nothing to remove")
     else:
         state = "running" if local.running() else "stopped"
         print(f"{state}: 127.0.0.1:{local.port}, data in {local.data_dir}")
@@ -170,7 +172,8 @@ def parser() -> argparse.ArgumentParser:
     dc.set_defaults(func=cmd_docs)
 
     srv = sub.add_parser("server", help="the embedded local PostgreSQL")
-    srv.add_argument("action", choices=["start", "stop", "status"])
+    srv.add_argument("action", choices=["start", "stop", "status", "remove"],
+                     help="remove: stop it and delete its data directory")
     srv.set_defaults(func=cmd_server)
     sub.add_parser("url", help="print the database URL in use").set_defaults(func=cmd_url)
     sub.add_parser("psql", help="psql on the database in use; further arguments go to psql"

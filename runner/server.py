@@ -186,6 +186,14 @@ class Server:
         )
         return True
 
+    def remove(self) -> bool:
+        """Stop the server and delete its data and log; True when there was any."""
+        self.stop()
+        if not self.state_dir.exists():
+            return False
+        shutil.rmtree(self.state_dir)
+        return True
+
     def ensure_database(self, dbname: str) -> bool:
         """Create the database if missing; True when this call created it."""
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:

@@ -100,8 +100,11 @@ def test_embedded_server_flow_of_make_migrate():
         assert run("server", "status", env=env).stdout.startswith("running")
     finally:
         stop = run("server", "stop", env=env)
+        remove = run("server", "remove", env=env)
+        removed = not os.path.exists(state)
         shutil.rmtree(state, ignore_errors=True)
     assert stop.stdout.strip() == "stopped"
+    assert remove.stdout.strip() == f"removed {state}" and removed
 
 
 def test_conventions_command_passes_on_the_schema_and_names_a_violation(empty_db):
