@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"schema: {exc}", file=sys.stderr)
         return exc.exit_code
     except psycopg.OperationalError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection lost"
+        first = commands.first_line(exc, "connection lost")
         print(f"schema: lost the database connection: {first}", file=sys.stderr)
         return EXIT_SERVER
     except KeyboardInterrupt:

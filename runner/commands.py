@@ -119,14 +119,15 @@ CONNECTION_PARAMS = {
 }
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException, empty: str | None = None) -> str:
+    """The first line of an error's message (`empty`, or the error's type, if none)."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return text.splitlines()[0] if text else (empty or type(exc).__name__)
 
 
 def _unreachable(url: str, exc: BaseException) -> RunnerError:
     return RunnerError(
-        f"cannot connect to {config.redact(config.libpq_url(url))}: {_first_line(exc)} "
+        f"cannot connect to {config.redact(config.libpq_url(url))}: {first_line(exc)} "
         "(is the server running? check DATABASE_URL)",
         EXIT_SERVER,
     )
@@ -243,7 +244,7 @@ def _run_statement(conn, migration, path: Path, statement: str, action: str) -> 
         first = statement.strip().splitlines()[0]
         raise RunnerError(
             f"{DOING_WORDS[action]} {migration.id} failed at {path.name} line {_line_of(path, statement)} "
-            f"({first[:60]}): {_first_line(exc)}",
+            f"({first[:60]}): {first_line(exc)}",
             EXIT_FAILED,
         ) from None
 
@@ -337,7 +338,7 @@ def _with_retries(attempt, migration, settings: Settings, out, cleanup=lambda: N
             if number == settings.retries:
                 raise RunnerError(
                     f"{migration.id}: a lock it needs was not had within lock_timeout "
-                    f"{settings.lock_timeout:g} s, {number + 1} attempt(s): {_first_line(exc)}; "
+                    f"{settings.lock_timeout:g} s, {number + 1} attempt(s): {first_line(exc)}; "
                     "find the blocking session in pg_stat_activity or retry later",
                     EXIT_LOCK,
                 ) from None
@@ -349,7 +350,7 @@ def _with_retries(attempt, migration, settings: Settings, out, cleanup=lambda: N
             cleanup()
             raise RunnerError(
                 f"{migration.id}: a statement ran past statement_timeout "
-                f"{settings.statement_timeout:g} s: {_first_line(exc)}", EXIT_FAILED,
+                f"{settings.statement_timeout:g} s: {first_line(exc)}", EXIT_FAILED,
             ) from None
 
 
@@ -546,7 +547,7 @@ def scratch_database(url: str, purpose: str) -> Iterator[str]:
             conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
                 sql.Identifier(scratch)))
         except psycopg.Error as exc:
-            raise RunnerError(f"{purpose} needs to create a scratch database: {_first_line(exc)}",
+            raise RunnerError(f"{purpose} needs to create a scratch database: {first_line(exc)}",
                               EXIT_FAILED) from None
         try:
             yield config.with_database(url, scratch)

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import psycopg
 
-from runner import catalog, commands, config, server
+from runner import catalog, commands, config, history, server
 from runner.errors import EXIT_OK, RunnerError
 
 DEFAULT_OUTPUT = config.REPO / "docs" / "schema.md"
@@ -92,7 +92,6 @@ WHERE p.pronamespace = 'public'::regnamespace
 
 EXTENSIONS_SQL = "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'"
 
-MIGRATIONS_SQL = "SELECT migration_id FROM public._yoyo_migration"
 
 # Owner of each table.
 TABLE_OWNERS_SQL = """
@@ -268,9 +267,7 @@ def _read_functions(conn: psycopg.Connection) -> list[Function]:
 
 
 def _read_migrations(conn: psycopg.Connection) -> list[str]:
-    if conn.execute("SELECT to_regclass('public._yoyo_migration')").fetchone()[0] is None:
-        return []
-    return sorted(row[0] for row in conn.execute(MIGRATIONS_SQL))
+    return sorted(history.applied_migrations(conn))
 
 
 def read_catalog(conn: psycopg.Connection) -> Catalog:

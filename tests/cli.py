@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runner import config
+import psycopg
+
+from runner import config, history
 
 
 def cli_env(env: dict | None = None, **extra) -> dict:
@@ -44,6 +46,16 @@ MIGRATION_IDS = sorted(p.stem for p in config.MIGRATIONS_DIR.glob("*.sql")
                        if not p.name.endswith(".rollback.sql"))
 LAST_MIGRATION = MIGRATION_IDS[-1]
 ALL_APPLIED = f"{len(MIGRATION_IDS)} migration(s) applied"
+
+
+def quiet(_line) -> None:
+    """An `out` for runner functions that prints nothing."""
+
+
+def applied_ids(url: str) -> list[str]:
+    """Ids of the migrations yoyo records as applied (none before the first migrate)."""
+    with psycopg.connect(url) as conn:
+        return sorted(history.applied_migrations(conn))
 
 
 def extra_migration(body: str, rollback: str | None = None, depends: str = LAST_MIGRATION,

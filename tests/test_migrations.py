@@ -13,13 +13,10 @@ import pytest
 from yoyo import get_backend, read_migrations
 
 from runner import catalog, commands, config
+from tests.cli import quiet
 
 MIGRATION_FILES = sorted(p for p in config.MIGRATIONS_DIR.glob("*.sql")
                          if not p.name.endswith(".rollback.sql"))
-
-
-def quiet(_line):
-    pass
 
 
 def project_objects(url: str) -> list[str]:

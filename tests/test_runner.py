@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 
 import port_for
@@ -14,41 +12,35 @@ import pytest
 
 from runner import config
 from runner.errors import EXIT_SERVER, EXIT_USAGE
-from tests.cli import ALL_APPLIED, MIGRATION_IDS
-
-
-def run(*args, env=None, **extra_env):
-    environment = {**os.environ, **(env or {}), **extra_env}
-    return subprocess.run([sys.executable, "-m", "runner", *args], cwd=config.REPO,
-                          env=environment, capture_output=True, text=True, timeout=120)
+from tests.cli import ALL_APPLIED, MIGRATION_IDS, run_cli
 
 
 def test_migrate_then_status_through_database_url(empty_db):
-    first = run("migrate", DATABASE_URL=empty_db)
+    first = run_cli("migrate", DATABASE_URL=empty_db)
     assert first.returncode == 0, first.stderr
     assert "applied  0001_extensions" in first.stdout
     assert ALL_APPLIED in first.stdout
-    again = run("migrate", DATABASE_URL=empty_db)
+    again = run_cli("migrate", DATABASE_URL=empty_db)
     assert again.returncode == 0 and "nothing to apply" in again.stdout
-    status = run("status", DATABASE_URL=empty_db)
+    status = run_cli("status", DATABASE_URL=empty_db)
     assert status.returncode == 0
     assert all(line.startswith("applied ") for line in status.stdout.splitlines())
 
 
 def test_rollback_steps(empty_db):
-    run("migrate", DATABASE_URL=empty_db)
-    result = run("rollback", "--steps", "2", DATABASE_URL=empty_db)
+    run_cli("migrate", DATABASE_URL=empty_db)
+    result = run_cli("rollback", "--steps", "2", DATABASE_URL=empty_db)
     assert result.returncode == 0, result.stderr
     undone = [line.split()[2] for line in result.stdout.splitlines()
               if line.startswith("rolled back ")]
     assert undone == MIGRATION_IDS[:-3:-1]
-    status = run("status", DATABASE_URL=empty_db).stdout.splitlines()
+    status = run_cli("status", DATABASE_URL=empty_db).stdout.splitlines()
     assert [line.split()[1] for line in status if line.startswith("pending")] == MIGRATION_IDS[-2:]
 
 
 def test_unreachable_server_is_one_line_without_the_password():
     port = port_for.select_random()
-    result = run("status", DATABASE_URL=f"postgresql://app:s3cr3t-pw@127.0.0.1:{port}/x")
+    result = run_cli("status", DATABASE_URL=f"postgresql://app:s3cr3t-pw@127.0.0.1:{port}/x")
     assert result.returncode == EXIT_SERVER
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -57,7 +49,7 @@ def test_unreachable_server_is_one_line_without_the_password():
 
 
 def test_wrong_url_scheme_is_a_usage_error():
-    result = run("status", DATABASE_URL="mysql://root@127.0.0.1/x")
+    result = run_cli("status", DATABASE_URL="mysql://root@127.0.0.1/x")
     assert result.returncode == EXIT_USAGE
     assert result.stderr.startswith("schema: DATABASE_URL must start with postgresql://")
 
@@ -86,21 +78,21 @@ def test_embedded_server_flow_of_make_migrate():
     env = {"SCHEMA_PG_STATE_DIR": state, "SCHEMA_PG_PORT": str(port_for.select_random()),
            "DATABASE_URL": ""}
     try:
-        first = run("migrate", env=env)
+        first = run_cli("migrate", env=env)
         assert first.returncode == 0, first.stderr
         assert "started PostgreSQL 17" in first.stdout
         assert "created database cadcam" in first.stdout
         assert ALL_APPLIED in first.stdout
         assert "make psql" in first.stdout
-        second = run("migrate", env=env)
+        second = run_cli("migrate", env=env)
         assert second.returncode == 0
         assert "started" not in second.stdout and "nothing to apply" in second.stdout
-        psql = run("psql", "-Atc", "SELECT count(*) FROM jobs", env=env)
+        psql = run_cli("psql", "-Atc", "SELECT count(*) FROM jobs", env=env)
         assert psql.stdout.strip() == "0", psql.stderr
-        assert run("server", "status", env=env).stdout.startswith("running")
+        assert run_cli("server", "status", env=env).stdout.startswith("running")
     finally:
-        stop = run("server", "stop", env=env)
-        remove = run("server", "remove", env=env)
+        stop = run_cli("server", "stop", env=env)
+        remove = run_cli("server", "remove", env=env)
         removed = not os.path.exists(state)
         shutil.rmtree(state, ignore_errors=True)
     assert stop.stdout.strip() == "stopped"
@@ -108,14 +100,14 @@ def test_embedded_server_flow_of_make_migrate():
 
 
 def test_conventions_command_passes_on_the_schema_and_names_a_violation(empty_db):
-    assert run("migrate", DATABASE_URL=empty_db).returncode == 0
-    clean = run("conventions", DATABASE_URL=empty_db)
+    assert run_cli("migrate", DATABASE_URL=empty_db).returncode == 0
+    clean = run_cli("conventions", DATABASE_URL=empty_db)
     assert clean.returncode == 0 and "follows every rule" in clean.stdout
     import psycopg
 
     with psycopg.connect(empty_db, autocommit=True) as conn:
         conn.execute("CREATE TABLE scratchpad (note varchar(20))")
-    dirty = run("conventions", DATABASE_URL=empty_db)
+    dirty = run_cli("conventions", DATABASE_URL=empty_db)
     assert dirty.returncode == 7
     assert "table scratchpad" in dirty.stdout and "(pk-missing)" in dirty.stdout
     assert "(column-varchar)" in dirty.stdout

@@ -11,21 +11,12 @@ from yoyo import get_backend, read_migrations
 
 from runner import catalog, commands, config
 from runner.errors import EXIT_FAILED, EXIT_LOCK
-from tests.cli import extra_migration, migrations_copy, run_cli
-
-
-def quiet(_line):
-    pass
+from tests.cli import applied_ids, extra_migration, migrations_copy, quiet, run_cli
 
 
 def scalar(url: str, query: str, *params):
     with psycopg.connect(url) as conn:
         return conn.execute(query, params).fetchone()[0]
-
-
-def applied_ids(url: str) -> set[str]:
-    with psycopg.connect(url) as conn:
-        return {row[0] for row in conn.execute("SELECT migration_id FROM _yoyo_migration")}
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import port_for
 import psycopg
 import pytest
 
-from runner import commands, config
+from runner import commands
 from runner.errors import (
     EXIT_FAILED,
     EXIT_REFUSED,
@@ -21,23 +21,10 @@ from runner.errors import (
     EXIT_VERIFY,
     RunnerError,
 )
-from tests.cli import extra_migration, migrations_copy, run_cli
+from tests.cli import MIGRATION_IDS, applied_ids, extra_migration, migrations_copy, quiet, run_cli
 
-MIGRATION_IDS = sorted(p.stem for p in config.MIGRATIONS_DIR.glob("*.sql")
-                       if not p.name.endswith(".rollback.sql"))
 PASSWORD = "S3cr3t-Pa55"
 BROKEN = extra_migration("CREATE TABLE broken (;\n", rollback="DROP TABLE broken;\n")
-
-
-def quiet(_line):
-    pass
-
-
-def applied_ids(url: str) -> list[str]:
-    with psycopg.connect(url) as conn:
-        if conn.execute("SELECT to_regclass('_yoyo_migration')").fetchone()[0] is None:
-            return []
-        return sorted(row[0] for row in conn.execute("SELECT migration_id FROM _yoyo_migration"))
 
 
 def recorded_environment(url: str) -> str:

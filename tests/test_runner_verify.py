@@ -16,28 +16,16 @@ import pytest
 
 from runner import commands, config
 from runner.errors import EXIT_USAGE, EXIT_VERIFY
-from tests.cli import migrations_copy, run_cli
+from tests.cli import MIGRATION_IDS, applied_ids, migrations_copy, quiet, run_cli
 
-MIGRATION_IDS = sorted(p.stem for p in config.MIGRATIONS_DIR.glob("*.sql")
-                       if not p.name.endswith(".rollback.sql"))
 LAST = MIGRATION_IDS[-1]
 STATES = {"applied", "pending", "changed", "missing"}
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-def quiet(_line):
-    pass
-
-
 def rows(url: str, query: str, *params) -> list[tuple]:
     with psycopg.connect(url) as conn:
         return conn.execute(query, params).fetchall()
-
-
-def applied_ids(url: str) -> list[str]:
-    if rows(url, "SELECT to_regclass('_yoyo_migration')")[0][0] is None:
-        return []
-    return sorted(row[0] for row in rows(url, "SELECT migration_id FROM _yoyo_migration"))
 
 
 def status_json(url: str, *args) -> dict:
