@@ -11,7 +11,8 @@ DECLARE
     role_name text;
 BEGIN
     FOREACH role_name IN ARRAY ARRAY[
-        'cadcam_owner', 'cadcam_app', 'cadcam_worker', 'cadcam_readonly', 'cadcam_auditor'
+        'cadcam_owner', 'cadcam_app', 'cadcam_worker', 'cadcam_readonly', 'cadcam_auditor',
+        'cadcam_admin'
     ] LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = role_name) THEN
             EXECUTE format('CREATE ROLE %I NOLOGIN', role_name);
@@ -30,11 +31,16 @@ COMMENT ON ROLE cadcam_readonly IS
 'Analysts: read every table except the secret columns (password and token hashes).';
 COMMENT ON ROLE cadcam_auditor IS
 'Auditors: read the audit log only.';
+-- An administrator is a database role, never a value in a row: users.role =
+-- 'admin' is the product's tenant admin and gives no database privilege.
+COMMENT ON ROLE cadcam_admin IS
+'Platform operators: the application''s privileges on every user''s rows, plus erasure and retention.';
 
 -- PUBLIC gets nothing: a role must be granted what it uses.
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
 GRANT USAGE, CREATE ON SCHEMA public TO cadcam_owner;
-GRANT USAGE ON SCHEMA public TO cadcam_app, cadcam_worker, cadcam_readonly, cadcam_auditor;
+GRANT USAGE ON SCHEMA public
+TO cadcam_app, cadcam_worker, cadcam_readonly, cadcam_auditor, cadcam_admin;
 
 -- PostgreSQL lets PUBLIC execute every new function; not those made by the
 -- owner. (Tables and sequences have no PUBLIC grant by default.) Objects made

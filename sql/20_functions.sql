@@ -135,18 +135,46 @@ COMMENT ON FUNCTION set_updated_at() IS
 'BEFORE UPDATE trigger function: stamps updated_at with the transaction time, so the column is right whatever the application sends.';
 
 -- -----------------------------------------------------------------------------
+-- Acting user of row-level security
+-- -----------------------------------------------------------------------------
+-- The application names the user it acts for at the start of each
+-- transaction: SET LOCAL app.user_id = '42' (or set_config('app.user_id',
+-- '42', true)). Policies compare rows with this value. Anything but 1 to 18
+-- digits, including a missing or reset setting (''), is NULL, and NULL
+-- matches no row: without an acting user the application sees nothing and
+-- no error tells it why. 18 digits always fit a bigint, so the cast cannot
+-- fail. Policies call it as (SELECT app_user_id()): an init plan, evaluated
+-- once per statement instead of once per row.
+CREATE FUNCTION app_user_id()
+RETURNS bigint
+LANGUAGE sql
+STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE
+    WHEN current_setting('app.user_id', TRUE) ~ '^[0-9]{1,18}$'
+        THEN current_setting('app.user_id', TRUE)::bigint
+END;
+
+COMMENT ON FUNCTION app_user_id() IS
+'The acting user of this transaction, from the setting app.user_id (SET LOCAL app.user_id = ''42''); NULL when the setting is missing, empty or not 1 to 18 digits, so that row-level security fails closed.';
+
+-- -----------------------------------------------------------------------------
 -- Owner and privileges (see 05_roles.sql)
 -- -----------------------------------------------------------------------------
 ALTER FUNCTION is_valid_tckn(text) OWNER TO cadcam_owner;
 ALTER FUNCTION is_valid_vkn(text) OWNER TO cadcam_owner;
 ALTER FUNCTION is_valid_timezone(text) OWNER TO cadcam_owner;
 ALTER FUNCTION set_updated_at() OWNER TO cadcam_owner;
+ALTER FUNCTION app_user_id() OWNER TO cadcam_owner;
 REVOKE EXECUTE ON FUNCTION
-is_valid_tckn(text), is_valid_vkn(text), is_valid_timezone(text), set_updated_at()
+is_valid_tckn(text), is_valid_vkn(text), is_valid_timezone(text), set_updated_at(),
+app_user_id()
 FROM PUBLIC;
 -- The CHECK constraints of users call the validators with the privileges of
 -- whoever writes the row. A trigger function needs no grant: it runs as
 -- its trigger, which only the table owner can create.
 GRANT EXECUTE ON FUNCTION
 is_valid_tckn(text), is_valid_vkn(text), is_valid_timezone(text)
-TO cadcam_app;
+TO cadcam_app, cadcam_admin;
+-- Policies run their expressions with the privileges of the querying role.
+GRANT EXECUTE ON FUNCTION app_user_id() TO cadcam_app;

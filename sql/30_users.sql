@@ -123,7 +123,7 @@ COMMENT ON COLUMN users.deleted_at IS
 -- -----------------------------------------------------------------------------
 ALTER TABLE users OWNER TO cadcam_owner;
 -- No DELETE: accounts are soft-deleted (status deleted, deleted_at).
-GRANT SELECT, INSERT, UPDATE ON users TO cadcam_app;
+GRANT SELECT, INSERT, UPDATE ON users TO cadcam_app, cadcam_admin;
 -- Analysts read every column but the password hash. A column added later is
 -- not readable until it is granted here too: secrets stay closed by default.
 GRANT SELECT (
@@ -131,3 +131,23 @@ GRANT SELECT (
     tax_office, email_verified_at, phone_verified_at, last_login_at, metadata,
     created_at, updated_at, deleted_at
 ) ON users TO cadcam_readonly;
+
+-- -----------------------------------------------------------------------------
+-- Row-level security (acting user: app_user_id() in 20_functions.sql)
+-- -----------------------------------------------------------------------------
+-- FORCE makes the owner obey the policies too: functions that run as the
+-- owner (SECURITY DEFINER) reach rows only through pol_users_owner.
+ALTER TABLE users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE users FORCE ROW LEVEL SECURITY;
+-- The application sees and changes the acting user's own account only. An
+-- account is made by register_user() (85_accounts.sql): before sign-up
+-- there is no acting user whose id the new row could match.
+CREATE POLICY pol_users_app ON users FOR ALL TO cadcam_app
+USING (id = (SELECT app_user_id()))
+WITH CHECK (id = (SELECT app_user_id()));
+CREATE POLICY pol_users_readonly ON users FOR SELECT TO cadcam_readonly
+USING (TRUE);
+CREATE POLICY pol_users_admin ON users FOR ALL TO cadcam_admin
+USING (TRUE) WITH CHECK (TRUE);
+CREATE POLICY pol_users_owner ON users FOR ALL TO cadcam_owner
+USING (TRUE) WITH CHECK (TRUE);

@@ -78,9 +78,28 @@ COMMENT ON COLUMN sessions.revoked_at IS
 -- -----------------------------------------------------------------------------
 ALTER TABLE sessions OWNER TO cadcam_owner;
 -- DELETE: a sign-out may remove its session outright.
-GRANT SELECT, INSERT, UPDATE, DELETE ON sessions TO cadcam_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON sessions TO cadcam_app, cadcam_admin;
 -- Analysts never see the token hash or the access token id.
 GRANT SELECT (
     id, user_id, device_fingerprint, ip_address, user_agent, created_at,
     last_used_at, expires_at, revoked_at
 ) ON sessions TO cadcam_readonly;
+
+-- -----------------------------------------------------------------------------
+-- Row-level security (acting user: app_user_id() in 20_functions.sql)
+-- -----------------------------------------------------------------------------
+-- FORCE makes the owner obey the policies too: functions that run as the
+-- owner (SECURITY DEFINER) reach rows only through pol_sessions_owner.
+ALTER TABLE sessions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE sessions FORCE ROW LEVEL SECURITY;
+-- The application sees and changes the acting user's sessions only, and can
+-- neither write a row for another user nor move a row to one.
+CREATE POLICY pol_sessions_app ON sessions FOR ALL TO cadcam_app
+USING (user_id = (SELECT app_user_id()))
+WITH CHECK (user_id = (SELECT app_user_id()));
+CREATE POLICY pol_sessions_readonly ON sessions FOR SELECT TO cadcam_readonly
+USING (TRUE);
+CREATE POLICY pol_sessions_admin ON sessions FOR ALL TO cadcam_admin
+USING (TRUE) WITH CHECK (TRUE);
+CREATE POLICY pol_sessions_owner ON sessions FOR ALL TO cadcam_owner
+USING (TRUE) WITH CHECK (TRUE);

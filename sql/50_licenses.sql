@@ -77,5 +77,24 @@ COMMENT ON COLUMN licenses.updated_at IS
 -- Owner and privileges (see 05_roles.sql)
 -- -----------------------------------------------------------------------------
 ALTER TABLE licenses OWNER TO cadcam_owner;
-GRANT SELECT, INSERT, UPDATE ON licenses TO cadcam_app;
+GRANT SELECT, INSERT, UPDATE ON licenses TO cadcam_app, cadcam_admin;
 GRANT SELECT ON licenses TO cadcam_readonly;
+
+-- -----------------------------------------------------------------------------
+-- Row-level security (acting user: app_user_id() in 20_functions.sql)
+-- -----------------------------------------------------------------------------
+-- FORCE makes the owner obey the policies too: functions that run as the
+-- owner (SECURITY DEFINER) reach rows only through pol_licenses_owner.
+ALTER TABLE licenses ENABLE ROW LEVEL SECURITY;
+ALTER TABLE licenses FORCE ROW LEVEL SECURITY;
+-- The application sees and changes the acting user's licenses only, and can
+-- neither write a row for another user nor move a row to one.
+CREATE POLICY pol_licenses_app ON licenses FOR ALL TO cadcam_app
+USING (user_id = (SELECT app_user_id()))
+WITH CHECK (user_id = (SELECT app_user_id()));
+CREATE POLICY pol_licenses_readonly ON licenses FOR SELECT TO cadcam_readonly
+USING (TRUE);
+CREATE POLICY pol_licenses_admin ON licenses FOR ALL TO cadcam_admin
+USING (TRUE) WITH CHECK (TRUE);
+CREATE POLICY pol_licenses_owner ON licenses FOR ALL TO cadcam_owner
+USING (TRUE) WITH CHECK (TRUE);

@@ -136,7 +136,26 @@ COMMENT ON COLUMN models.deleted_at IS
 -- Owner and privileges (see 05_roles.sql)
 -- -----------------------------------------------------------------------------
 ALTER TABLE models OWNER TO cadcam_owner;
-GRANT SELECT, INSERT, UPDATE ON models TO cadcam_app;
+GRANT SELECT, INSERT, UPDATE ON models TO cadcam_app, cadcam_admin;
 -- Workers read the model they process and write back what they measured.
 GRANT SELECT, UPDATE (thumbnail_key, metrics) ON models TO cadcam_worker;
 GRANT SELECT ON models TO cadcam_readonly;
+
+-- -----------------------------------------------------------------------------
+-- Row-level security (acting user: app_user_id() in 20_functions.sql)
+-- -----------------------------------------------------------------------------
+-- FORCE makes the owner obey the policies too: functions that run as the
+-- owner (SECURITY DEFINER) reach rows only through pol_models_owner.
+ALTER TABLE models ENABLE ROW LEVEL SECURITY;
+ALTER TABLE models FORCE ROW LEVEL SECURITY;
+-- The application sees and changes the acting user's models only, and can
+-- neither write a row for another user nor move a row to one.
+CREATE POLICY pol_models_app ON models FOR ALL TO cadcam_app
+USING (user_id = (SELECT app_user_id()))
+WITH CHECK (user_id = (SELECT app_user_id()));
+CREATE POLICY pol_models_readonly ON models FOR SELECT TO cadcam_readonly
+USING (TRUE);
+CREATE POLICY pol_models_admin ON models FOR ALL TO cadcam_admin
+USING (TRUE) WITH CHECK (TRUE);
+CREATE POLICY pol_models_owner ON models FOR ALL TO cadcam_owner
+USING (TRUE) WITH CHECK (TRUE);

@@ -137,7 +137,7 @@ COMMENT ON COLUMN jobs.finished_at IS
 -- Owner and privileges (see 05_roles.sql)
 -- -----------------------------------------------------------------------------
 ALTER TABLE jobs OWNER TO cadcam_owner;
-GRANT SELECT, INSERT, UPDATE ON jobs TO cadcam_app;
+GRANT SELECT, INSERT, UPDATE ON jobs TO cadcam_app, cadcam_admin;
 -- Workers claim jobs and report progress, metrics, results and errors; what
 -- a job is, whose it is and its keys are the application's to set.
 GRANT SELECT, UPDATE (
@@ -145,3 +145,56 @@ GRANT SELECT, UPDATE (
     celery_task_id, started_at, finished_at
 ) ON jobs TO cadcam_worker;
 GRANT SELECT ON jobs TO cadcam_readonly;
+
+-- -----------------------------------------------------------------------------
+-- Row-level security (acting user: app_user_id() in 20_functions.sql)
+-- -----------------------------------------------------------------------------
+-- FORCE makes the owner obey the policies too: functions that run as the
+-- owner (SECURITY DEFINER) reach rows only through pol_jobs_owner.
+ALTER TABLE jobs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE jobs FORCE ROW LEVEL SECURITY;
+-- The application sees and changes the acting user's jobs only, and can
+-- neither write a row for another user nor move a row to one.
+CREATE POLICY pol_jobs_app ON jobs FOR ALL TO cadcam_app
+USING (user_id = (SELECT app_user_id()))
+WITH CHECK (user_id = (SELECT app_user_id()));
+CREATE POLICY pol_jobs_readonly ON jobs FOR SELECT TO cadcam_readonly
+USING (TRUE);
+CREATE POLICY pol_jobs_admin ON jobs FOR ALL TO cadcam_admin
+USING (TRUE) WITH CHECK (TRUE);
+CREATE POLICY pol_jobs_owner ON jobs FOR ALL TO cadcam_owner
+USING (TRUE) WITH CHECK (TRUE);
+-- Workers see the jobs still to run or running, whoever owns them, and move
+-- them on to a finished state. A finished job stays visible for 7 days (a
+-- redelivered Celery task must find its job done, and UPDATE ... RETURNING
+-- must see the row it finished) but can no longer be changed: a late,
+-- stale worker cannot overwrite a result.
+CREATE POLICY pol_jobs_worker_select ON jobs FOR SELECT TO cadcam_worker
+USING (
+    status IN ('pending', 'queued', 'running')
+    OR finished_at > now() - interval '7 days'
+);
+CREATE POLICY pol_jobs_worker_update ON jobs FOR UPDATE TO cadcam_worker
+USING (status IN ('pending', 'queued', 'running'))
+WITH CHECK (TRUE);
+-- ... and the models of those jobs only (policies of models that read jobs
+-- stand here, where jobs exists).
+CREATE POLICY pol_models_worker_select ON models FOR SELECT TO cadcam_worker
+USING (
+    EXISTS (
+        SELECT FROM jobs
+        WHERE
+            jobs.model_id = models.id
+            AND jobs.status IN ('pending', 'queued', 'running')
+    )
+);
+CREATE POLICY pol_models_worker_update ON models FOR UPDATE TO cadcam_worker
+USING (
+    EXISTS (
+        SELECT FROM jobs
+        WHERE
+            jobs.model_id = models.id
+            AND jobs.status IN ('pending', 'queued', 'running')
+    )
+)
+WITH CHECK (TRUE);

@@ -1,0 +1,285 @@
+-- 0013_audit_log: the append-only audit log, partitioned by month, and the
+-- triggers that fill it from the five core tables.
+--
+-- Why: a full audit trail of who changed what (issue 5), which the
+-- application writes through SECURITY DEFINER triggers but can never read,
+-- change or delete.
+-- Rollout: CREATE TRIGGER takes a SHARE ROW EXCLUSIVE lock per core table
+-- for an instant. From then on every write to a core table also writes an
+-- entry. Schedule create_audit_partitions() monthly (README).
+-- depends: 0012_row_security
+
+-- =============================================================================
+-- audit_log: who changed which row of the core tables, and how; append-only
+-- =============================================================================
+CREATE TYPE audit_action AS ENUM ('insert', 'update', 'delete', 'erase');
+COMMENT ON TYPE audit_action IS
+'What an audit entry records: a row inserted, updated or deleted, or a user''s personal data erased on request (erase_user).';
+
+-- Range-partitioned by month of logged_at: retention drops a whole month
+-- (drop_audit_partitions in 90_retention.sql) instead of deleting rows, and
+-- a query for a period reads only its months. No foreign keys: an entry
+-- outlives the row it describes, and must not slow down or block writes to
+-- the core tables. The primary key includes the partition key, as
+-- PostgreSQL requires of a unique index on a partitioned table.
+CREATE TABLE audit_log (
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    logged_at timestamptz NOT NULL DEFAULT now(),
+    acting_user_id bigint,
+    db_role text NOT NULL,
+    login_role text NOT NULL,
+    table_name text NOT NULL,
+    row_id bigint NOT NULL,
+    subject_user_id bigint NOT NULL,
+    action audit_action NOT NULL,
+    old_values jsonb,
+    new_values jsonb,
+    redacted_columns text[] NOT NULL DEFAULT '{}',
+    transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+
+    CONSTRAINT pk_audit_log PRIMARY KEY (id, logged_at),
+
+    CONSTRAINT ck_audit_log_table_name CHECK (
+        table_name IN ('users', 'sessions', 'licenses', 'models', 'jobs')
+    ),
+    -- Which of old_values and new_values an action carries: an insert has
+    -- only the new row, a delete only the old one, an update both (the
+    -- changed columns), an erasure only its summary.
+    CONSTRAINT ck_audit_log_old_values_by_action CHECK (
+        (action IN ('update', 'delete')) = (old_values IS NOT NULL)
+    ),
+    CONSTRAINT ck_audit_log_new_values_by_action CHECK (
+        (action IN ('insert', 'update', 'erase')) = (new_values IS NOT NULL)
+    ),
+    CONSTRAINT ck_audit_log_old_values_object CHECK (
+        jsonb_typeof(old_values) = 'object'
+    ),
+    CONSTRAINT ck_audit_log_new_values_object CHECK (
+        jsonb_typeof(new_values) = 'object'
+    )
+) PARTITION BY RANGE (logged_at);
+
+-- Catches an entry whose month has no partition yet (create_audit_partitions
+-- was not run in time): a missing partition must never fail the
+-- application's write. create_audit_partitions moves such entries out.
+CREATE TABLE audit_log_default PARTITION OF audit_log DEFAULT;
+
+-- "Everything about user X" (auditors, erase_user) and "the history of one
+-- row". Partitioned indexes: each partition gets its own.
+CREATE INDEX idx_audit_log_subject_user_id_logged_at ON audit_log (
+    subject_user_id, logged_at
+);
+CREATE INDEX idx_audit_log_table_name_row_id_logged_at ON audit_log (
+    table_name, row_id, logged_at
+);
+
+COMMENT ON TABLE audit_log IS
+'Append-only trail of every change to users, sessions, licenses, models and jobs, written by the trg_*_audit triggers; one partition per month (UTC). Secret columns are never recorded.';
+COMMENT ON TABLE audit_log_default IS
+'Entries whose month has no partition yet; create_audit_partitions() moves them into their month.';
+COMMENT ON COLUMN audit_log.id IS 'Surrogate key, in the order entries were written.';
+COMMENT ON COLUMN audit_log.logged_at IS
+'Start of the transaction that made the change (now()); the partition key.';
+COMMENT ON COLUMN audit_log.acting_user_id IS
+'The acting user of the transaction (app_user_id(), from the setting app.user_id); NULL when none was set (sign-up, workers, administrators, maintenance).';
+COMMENT ON COLUMN audit_log.db_role IS
+'Database role that made the change: the role set with SET ROLE, else the login role.';
+COMMENT ON COLUMN audit_log.login_role IS
+'Login role of the connection (session_user).';
+COMMENT ON COLUMN audit_log.table_name IS 'Core table of the changed row.';
+COMMENT ON COLUMN audit_log.row_id IS 'id of the changed row in that table.';
+COMMENT ON COLUMN audit_log.subject_user_id IS
+'The user the row belongs to: users.id for an account, user_id for the other tables. Used by erasure and by auditors.';
+COMMENT ON COLUMN audit_log.action IS 'What happened; see type audit_action.';
+COMMENT ON COLUMN audit_log.old_values IS
+'Before an update, the changed columns; before a delete, the whole row. Secret columns left out; personal data removed by erase_user.';
+COMMENT ON COLUMN audit_log.new_values IS
+'After an insert, the whole row; after an update, the changed columns; for an erasure, what was scrubbed. Secret columns left out.';
+COMMENT ON COLUMN audit_log.redacted_columns IS
+'Columns that changed but whose values are not recorded: secrets (a password change shows password_hash here), and personal data removed later by erase_user.';
+COMMENT ON COLUMN audit_log.transaction_id IS
+'Transaction that made the change: the entries of one transaction share it.';
+
+-- -----------------------------------------------------------------------------
+-- Monthly partitions
+-- -----------------------------------------------------------------------------
+-- Run it from a monthly scheduled task (and at deploy: the migration calls
+-- it). CREATE TABLE ... PARTITION OF locks the parent table for an instant;
+-- lock_timeout makes a busy moment fail the call instead of queueing every
+-- audit write behind it. Bounds are months in UTC, whatever the caller's
+-- TimeZone. Entries already in the default partition for a new month move
+-- into it in the same transaction (only the owner may delete them).
+CREATE FUNCTION create_audit_partitions(months_ahead integer DEFAULT 3)
+RETURNS SETOF text
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET timezone = 'UTC'
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+    month_start timestamptz;
+    month_end timestamptz;
+    partition_name text;
+    strays jsonb;
+BEGIN
+    IF months_ahead IS NULL OR months_ahead NOT BETWEEN 0 AND 120 THEN
+        RAISE EXCEPTION 'months_ahead must be between 0 and 120, not %', months_ahead
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR i IN 0..months_ahead LOOP
+        month_start := date_trunc('month', now()) + make_interval(months => i);
+        month_end := month_start + interval '1 month';
+        partition_name := 'audit_log_' || to_char(month_start, '"y"YYYY"m"MM');
+        CONTINUE WHEN to_regclass('public.' || partition_name) IS NOT NULL;
+        WITH moved AS (
+            DELETE FROM public.audit_log_default
+            WHERE logged_at >= month_start AND logged_at < month_end
+            RETURNING *
+        )
+        SELECT jsonb_agg(to_jsonb(moved)) INTO strays FROM moved;
+        EXECUTE format(
+            'CREATE TABLE public.%I PARTITION OF public.audit_log'
+            ' FOR VALUES FROM (%L) TO (%L)',
+            partition_name, month_start, month_end
+        );
+        INSERT INTO public.audit_log OVERRIDING SYSTEM VALUE
+        SELECT * FROM jsonb_populate_recordset(NULL::public.audit_log, strays);
+        RETURN NEXT partition_name;
+    END LOOP;
+END;
+$$;
+
+COMMENT ON FUNCTION create_audit_partitions(integer) IS
+'Creates the monthly partitions of audit_log (named audit_log_yYYYYmMM, UTC months) from this month to months_ahead months ahead, when missing, and moves entries of those months out of audit_log_default. Returns the names it created. Idempotent. SECURITY DEFINER because the partitions must belong to the owner and a scheduled task needs only EXECUTE.';
+
+-- -----------------------------------------------------------------------------
+-- The audit trigger
+-- -----------------------------------------------------------------------------
+-- SECURITY DEFINER: the function runs as its owner (cadcam_owner), the only
+-- role that may insert into audit_log, so the application writes entries
+-- through its triggers without being able to write, change or delete one
+-- itself. search_path is pinned and names are qualified, so a caller's
+-- search_path cannot redirect it. Arguments, as text arrays:
+--   TG_ARGV[0]  secret columns: never recorded; when one changes its name
+--               goes to redacted_columns (e.g. a password change).
+--   TG_ARGV[1]  quiet columns: recorded when the entry is written anyway,
+--               but a change to them alone writes no entry (updated_at,
+--               job progress: a running job would write ~100 entries).
+-- current_setting('role') is the role of SET ROLE ('none' without one):
+-- inside this function current_user is the owner, not the caller.
+CREATE FUNCTION audit_row_change()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    secret text [] := TG_ARGV[0]::text [];
+    quiet text [] := TG_ARGV[1]::text [];
+    old_row jsonb;
+    new_row jsonb;
+    old_changed jsonb;
+    new_changed jsonb;
+    redacted text [] := '{}';
+    key_row jsonb;
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        old_row := to_jsonb(OLD);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        new_row := to_jsonb(NEW);
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        SELECT
+            coalesce(jsonb_object_agg(n.key, old_row -> n.key), '{}'),
+            coalesce(jsonb_object_agg(n.key, n.value), '{}')
+        INTO old_changed, new_changed
+        FROM jsonb_each(new_row) AS n
+        WHERE n.value IS DISTINCT FROM old_row -> n.key AND n.key <> ALL(secret);
+        SELECT coalesce(array_agg(s ORDER BY s), '{}') INTO redacted
+        FROM unnest(secret) AS s
+        WHERE new_row -> s IS DISTINCT FROM old_row -> s;
+        IF redacted = '{}' AND NOT EXISTS (
+            SELECT FROM jsonb_object_keys(new_changed) AS k WHERE k <> ALL(quiet)
+        ) THEN
+            RETURN NULL;
+        END IF;
+        old_row := old_changed;
+        new_row := new_changed;
+    ELSE
+        old_row := old_row - secret;
+        new_row := new_row - secret;
+    END IF;
+    key_row := coalesce(to_jsonb(NEW), to_jsonb(OLD));
+    INSERT INTO public.audit_log (
+        acting_user_id, db_role, login_role, table_name, row_id,
+        subject_user_id, action, old_values, new_values, redacted_columns
+    ) VALUES (
+        public.app_user_id(),
+        CASE current_setting('role')
+            WHEN 'none' THEN session_user::text
+            ELSE current_setting('role')
+        END,
+        session_user,
+        TG_TABLE_NAME,
+        (key_row ->> 'id')::bigint,
+        (key_row ->> CASE TG_TABLE_NAME WHEN 'users' THEN 'id' ELSE 'user_id' END)::bigint,
+        lower(TG_OP)::public.audit_action,
+        old_row,
+        new_row,
+        redacted
+    );
+    RETURN NULL;
+END;
+$$;
+
+COMMENT ON FUNCTION audit_row_change() IS
+'AFTER row trigger function of the trg_*_audit triggers: writes one audit_log entry per inserted, deleted or updated row (changed columns only), never the secret columns named in TG_ARGV[0], none for changes to the quiet columns of TG_ARGV[1] alone. SECURITY DEFINER so that writers need no privilege on audit_log; search_path pinned.';
+
+CREATE TRIGGER trg_users_audit
+AFTER INSERT OR UPDATE OR DELETE ON users
+FOR EACH ROW EXECUTE FUNCTION audit_row_change('{password_hash}', '{updated_at}');
+
+-- A refresh that rotates the token changes a secret column and is recorded;
+-- last_used_at alone is not.
+CREATE TRIGGER trg_sessions_audit
+AFTER INSERT OR UPDATE OR DELETE ON sessions
+FOR EACH ROW EXECUTE FUNCTION audit_row_change(
+    '{refresh_token_hash,access_token_jti}', '{last_used_at}'
+);
+
+CREATE TRIGGER trg_licenses_audit
+AFTER INSERT OR UPDATE OR DELETE ON licenses
+FOR EACH ROW EXECUTE FUNCTION audit_row_change('{}', '{updated_at}');
+
+CREATE TRIGGER trg_models_audit
+AFTER INSERT OR UPDATE OR DELETE ON models
+FOR EACH ROW EXECUTE FUNCTION audit_row_change('{}', '{updated_at}');
+
+-- Progress and metrics are reported many times while a job runs; the status
+-- changes that bracket them are recorded, with their values at that moment.
+CREATE TRIGGER trg_jobs_audit
+AFTER INSERT OR UPDATE OR DELETE ON jobs
+FOR EACH ROW EXECUTE FUNCTION audit_row_change(
+    '{}', '{updated_at,progress,metrics}'
+);
+
+-- -----------------------------------------------------------------------------
+-- Owner and privileges (see 05_roles.sql)
+-- -----------------------------------------------------------------------------
+-- Append-only: nobody but the owner may update or delete an entry; nobody
+-- but the owner (through the trigger) writes one. Auditors read it.
+ALTER TYPE audit_action OWNER TO cadcam_owner;
+ALTER TABLE audit_log OWNER TO cadcam_owner;
+ALTER TABLE audit_log_default OWNER TO cadcam_owner;
+ALTER FUNCTION create_audit_partitions(integer) OWNER TO cadcam_owner;
+ALTER FUNCTION audit_row_change() OWNER TO cadcam_owner;
+REVOKE EXECUTE ON FUNCTION create_audit_partitions(integer), audit_row_change()
+FROM PUBLIC;
+GRANT SELECT ON audit_log TO cadcam_auditor;
+GRANT EXECUTE ON FUNCTION create_audit_partitions(integer) TO cadcam_admin;
+
+-- The current month and the next three exist from the start; the function
+-- runs as the owner, so the partitions are the owner's too.
+SELECT create_audit_partitions(3);
