@@ -96,7 +96,7 @@ COMMENT ON COLUMN audit_log.old_values IS
 COMMENT ON COLUMN audit_log.new_values IS
 'After an insert, the whole row; after an update, the changed columns; for an erasure, what was scrubbed. Secret columns left out.';
 COMMENT ON COLUMN audit_log.redacted_columns IS
-'Columns that changed but whose values are not recorded: secrets (a password change shows password_hash here), and personal data removed later by erase_user.';
+'Columns whose values are not recorded: secrets that were set (on insert or delete) or changed (a password change shows password_hash here), and personal data removed later by erase_user.';
 COMMENT ON COLUMN audit_log.transaction_id IS
 'Transaction that made the change: the entries of one transaction share it.';
 
@@ -208,6 +208,9 @@ BEGIN
         old_row := old_changed;
         new_row := new_changed;
     ELSE
+        SELECT coalesce(array_agg(s ORDER BY s), '{}') INTO redacted
+        FROM unnest(secret) AS s
+        WHERE jsonb_typeof(coalesce(new_row, old_row) -> s) <> 'null';
         old_row := old_row - secret;
         new_row := new_row - secret;
     END IF;

@@ -118,7 +118,9 @@ def project_objects(conn: psycopg.Connection) -> list[str]:
 
 # -- Catalog description -------------------------------------------------------
 # Plain queries on pg_catalog, one per kind of object, each returning rows of
-# plain Python values in a stable order. Yoyo's tables are left out.
+# plain Python values in a stable order. Yoyo's tables are left out, and so
+# are partitions: a partitioned table (audit_log) is described by the parent,
+# whose columns, constraints and indexes every partition inherits.
 
 COLUMNS_SQL = """
 SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
@@ -128,6 +130,7 @@ FROM pg_attribute AS a
 JOIN pg_class AS c ON c.oid = a.attrelid
 LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+  AND NOT c.relispartition
   AND a.attnum > 0 AND NOT a.attisdropped AND c.relname <> ALL (%(yoyo)s)
 ORDER BY c.relname, a.attnum
 """
@@ -136,7 +139,7 @@ TABLES_SQL = """
 SELECT c.relname, obj_description(c.oid, 'pg_class'), c.reloptions
 FROM pg_class AS c
 WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
-  AND c.relname <> ALL (%(yoyo)s)
+  AND NOT c.relispartition AND c.relname <> ALL (%(yoyo)s)
 ORDER BY c.relname
 """
 
@@ -149,6 +152,7 @@ SELECT con.conname, con.conrelid::regclass::text, con.contype,
 FROM pg_constraint AS con
 JOIN pg_class AS c ON c.oid = con.conrelid
 WHERE c.relnamespace = 'public'::regnamespace AND c.relname <> ALL (%(yoyo)s)
+  AND NOT c.relispartition
 ORDER BY con.conname
 """
 
@@ -162,6 +166,7 @@ JOIN pg_class AS i ON i.oid = ix.indexrelid
 JOIN pg_class AS t ON t.oid = ix.indrelid
 JOIN pg_am AS am ON am.oid = i.relam
 WHERE t.relnamespace = 'public'::regnamespace AND t.relname <> ALL (%(yoyo)s)
+  AND NOT t.relispartition
 ORDER BY i.relname
 """
 
@@ -180,6 +185,7 @@ SELECT tg.tgname, c.relname, pg_get_triggerdef(tg.oid)
 FROM pg_trigger AS tg
 JOIN pg_class AS c ON c.oid = tg.tgrelid
 WHERE c.relnamespace = 'public'::regnamespace AND NOT tg.tgisinternal
+  AND NOT c.relispartition
 ORDER BY tg.tgname
 """
 

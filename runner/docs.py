@@ -90,6 +90,20 @@ JOIN pg_language AS l ON l.oid = p.prolang
 WHERE p.pronamespace = 'public'::regnamespace
 """
 
+# Row-level security of each table and its policies (roles, command, USING,
+# WITH CHECK), as pg_policies prints them.
+ROW_SECURITY_SQL = """
+SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity
+FROM pg_class AS c
+WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+"""
+POLICIES_SQL = """
+SELECT tablename, policyname, array_to_string(roles, ', '), cmd, qual, with_check
+FROM pg_policies
+WHERE schemaname = 'public'
+ORDER BY tablename, policyname
+"""
+
 EXTENSIONS_SQL = "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'"
 
 
@@ -181,6 +195,9 @@ class Table:
     triggers: list[tuple[str, str]] = field(default_factory=list)  # name, definition
     owner: str = ""
     grants: list[tuple[str, str, str | None]] = field(default_factory=list)  # role, privilege, column
+    row_security: tuple[bool, bool] = (False, False)  # enabled, forced
+    policies: list[tuple[str, str, str, str | None, str | None]] = field(
+        default_factory=list)  # name, roles, command, using, with check
 
 
 @dataclass
@@ -215,6 +232,12 @@ def _read_privileges(conn: psycopg.Connection, tables: dict[str, Table]) -> None
     for name, owner in conn.execute(TABLE_OWNERS_SQL):
         if name in tables:
             tables[name].owner = owner
+    for name, enabled, forced in conn.execute(ROW_SECURITY_SQL):
+        if name in tables:
+            tables[name].row_security = (enabled, forced)
+    for name, *policy in conn.execute(POLICIES_SQL):
+        if name in tables:
+            tables[name].policies.append(tuple(policy))
     for name, role, privilege, column, _ in conn.execute(PRIVILEGES_SQL):
         if name in tables:
             tables[name].grants.append((role, privilege, column))
@@ -507,6 +530,17 @@ def _privileges(table: Table) -> list[str]:
     return _listing(title, ["Role", "Privileges", "Columns"], rows)
 
 
+def _row_security(table: Table) -> list[str]:
+    enabled, forced = table.row_security
+    if not enabled:
+        return ["**Row-level security**: off.", ""]
+    rows = [[code(name), code(roles), command, sql_code(using) if using else "",
+             sql_code(check) if check else ""]
+            for name, roles, command, using, check in table.policies]
+    title = "Row-level security (enabled, forced)" if forced else "Row-level security (enabled)"
+    return _listing(title, ["Policy", "Roles", "Command", "Using", "With check"], rows)
+
+
 def _triggers(table: Table) -> list[str]:
     rows = [[code(name), sql_code(definition)] for name, definition in table.triggers]
     return _listing("Triggers", ["Name", "Definition"], rows)
@@ -529,7 +563,8 @@ def _table(cat: Catalog, table: Table) -> list[str]:
             *_paragraph(table.comment, "_No comment._"),
             *_table_notes(cat, table),
             *_columns(table), *_constraints(table), *_indexes(table),
-            *_foreign_keys(cat, table), *_triggers(table), *_privileges(table)]
+            *_foreign_keys(cat, table), *_triggers(table), *_privileges(table),
+            *_row_security(table)]
 
 
 def _tables(cat: Catalog) -> list[str]:

@@ -107,7 +107,24 @@ COLUMNS = {
         ("started_at", TS, False, None),
         ("finished_at", TS, False, None),
     ],
+    # Issue 5: the append-only audit trail, partitioned by month of logged_at.
+    "audit_log": [
+        ("id", "bigint", True, None),
+        ("logged_at", TS, True, NOW),
+        ("acting_user_id", "bigint", False, None),
+        ("db_role", "text", True, None),
+        ("login_role", "text", True, None),
+        ("table_name", "text", True, None),
+        ("row_id", "bigint", True, None),
+        ("subject_user_id", "bigint", True, None),
+        ("action", "audit_action", True, None),
+        ("old_values", "jsonb", False, None),
+        ("new_values", "jsonb", False, None),
+        ("redacted_columns", "text[]", True, "'{}'::text[]"),
+        ("transaction_id", "xid8", True, "pg_current_xact_id()"),
+    ],
 }
+CORE_TABLES = ["users", "sessions", "licenses", "models", "jobs"]
 
 ENUMS = {
     "user_role": ["admin", "engineer", "operator", "viewer"],
@@ -117,6 +134,7 @@ ENUMS = {
     "license_status": ["pending", "active", "suspended", "expired", "cancelled"],
     "model_type": ["part", "assembly", "sketch", "drawing", "mesh"],
     "model_file_format": ["fcstd", "step", "iges", "stl", "obj", "3mf", "dxf", "brep"],
+    "audit_action": ["insert", "update", "delete", "erase"],
     "job_type": ["model_generate", "model_import", "cam_toolpath", "gcode_post",
                  "simulation", "thumbnail", "export"],
     "job_status": ["pending", "queued", "running", "succeeded", "failed", "cancelled",
@@ -169,6 +187,11 @@ OTHER_INDEXES = {
         "models", "btree", ["id", "user_id", "version"], None, True),
     "uq_jobs_idempotency_key": ("jobs", "btree", ["idempotency_key"], None, True),
     "uq_jobs_celery_task_id": ("jobs", "btree", ["celery_task_id"], None, True),
+    "pk_audit_log": ("audit_log", "btree", ["id", "logged_at"], None, True),
+    "idx_audit_log_subject_user_id_logged_at": (
+        "audit_log", "btree", ["subject_user_id", "logged_at"], None, False),
+    "idx_audit_log_table_name_row_id_logged_at": (
+        "audit_log", "btree", ["table_name", "row_id", "logged_at"], None, False),
 }
 
 # Foreign keys: name -> (table, columns, definition). All ON DELETE RESTRICT.
@@ -286,6 +309,22 @@ CHECKS = {
     "ck_jobs_finished_not_before_started": ("jobs", "CHECK ((finished_at >= started_at))"),
     "ck_jobs_started_not_before_created": ("jobs", "CHECK ((started_at >= created_at))"),
     "ck_jobs_updated_not_before_created": ("jobs", "CHECK ((updated_at >= created_at))"),
+    "ck_audit_log_table_name": (
+        "audit_log",
+        "CHECK ((table_name = ANY (ARRAY['users'::text, 'sessions'::text, 'licenses'::text,"
+        " 'models'::text, 'jobs'::text])))"),
+    "ck_audit_log_old_values_by_action": (
+        "audit_log",
+        "CHECK (((action = ANY (ARRAY['update'::audit_action, 'delete'::audit_action]))"
+        " = (old_values IS NOT NULL)))"),
+    "ck_audit_log_new_values_by_action": (
+        "audit_log",
+        "CHECK (((action = ANY (ARRAY['insert'::audit_action, 'update'::audit_action,"
+        " 'erase'::audit_action])) = (new_values IS NOT NULL)))"),
+    "ck_audit_log_old_values_object": (
+        "audit_log", "CHECK ((jsonb_typeof(old_values) = 'object'::text))"),
+    "ck_audit_log_new_values_object": (
+        "audit_log", "CHECK ((jsonb_typeof(new_values) = 'object'::text))"),
 }
 
 EXCLUSIONS = {
@@ -302,8 +341,32 @@ TRIGGERS = {
         "FOR EACH ROW EXECUTE FUNCTION set_updated_at()")
     for table in ("users", "licenses", "models", "jobs")
 }
+# Issue 5: every core table feeds the audit log; secret and quiet columns
+# are the trigger's arguments.
+AUDIT_ARGUMENTS = {
+    "users": "'{password_hash}', '{updated_at}'",
+    "sessions": "'{refresh_token_hash,access_token_jti}', '{last_used_at}'",
+    "licenses": "'{}', '{updated_at}'",
+    "models": "'{}', '{updated_at}'",
+    "jobs": "'{}', '{updated_at,progress,metrics}'",
+}
+TRIGGERS.update({
+    f"trg_{table}_audit": (
+        table,
+        f"CREATE TRIGGER trg_{table}_audit AFTER INSERT OR DELETE OR UPDATE ON public.{table} "
+        f"FOR EACH ROW EXECUTE FUNCTION audit_row_change({arguments})")
+    for table, arguments in AUDIT_ARGUMENTS.items()
+})
 
 VALIDATORS = ["is_valid_tckn(text)", "is_valid_vkn(text)", "is_valid_timezone(text)"]
+# Issue 5: functions that run as the owner, so that callers need only EXECUTE.
+SECURITY_DEFINERS = [
+    "audit_row_change()", "create_audit_partitions(integer)", "drop_audit_partitions(integer)",
+    "erase_user(bigint)", "purge_sessions(integer)",
+    "register_user(text,text,text,user_locale,text)", "session_for_refresh(bytea)",
+    "user_for_login(text)",
+]
+FUNCTIONS = [*VALIDATORS, "set_updated_at()", "app_user_id()", *SECURITY_DEFINERS]
 
 
 @pytest.fixture(scope="module")
@@ -318,7 +381,7 @@ def cat(migrated_proc):
                              "triggers", "functions")}
 
 
-def test_exactly_the_five_core_tables(cat):
+def test_exactly_the_core_tables_and_the_audit_log(cat):
     assert sorted(row[0] for row in cat["tables"]) == sorted(COLUMNS)
 
 
@@ -366,8 +429,10 @@ def test_constraints_kinds_and_definitions(cat):
     expected = {name: (table, "c", d) for name, (table, d) in CHECKS.items()}
     expected.update({name: (table, "f", d) for name, (table, _, d) in FOREIGN_KEYS.items()})
     expected.update({name: (table, "x", d) for name, (table, d) in EXCLUSIONS.items()})
-    for table in COLUMNS:
+    for table in CORE_TABLES:
         expected[f"pk_{table}"] = (table, "p", "PRIMARY KEY (id)")
+    # A partitioned table's key must include its partition key.
+    expected["pk_audit_log"] = ("audit_log", "p", "PRIMARY KEY (id, logged_at)")
     for name, (table, _, columns, _, unique) in OTHER_INDEXES.items():
         if unique and name.startswith("uq_"):
             expected[name] = (table, "u", f"UNIQUE ({', '.join(columns)})")
@@ -390,15 +455,28 @@ def test_triggers(cat):
     assert {name: (table, d) for name, table, d in cat["triggers"]} == TRIGGERS
 
 
-def test_validation_functions_are_immutable_strict_and_pin_search_path(cat):
+def test_functions_pin_search_path_and_only_the_declared_ones_are_security_definer(cat):
     functions = {row[0]: row[1:] for row in cat["functions"]}
-    assert sorted(functions) == sorted([*VALIDATORS, "set_updated_at()"])
+    assert sorted(functions) == sorted(FUNCTIONS)
     for name in VALIDATORS:
         volatility, strict, secdef, config, _ = functions[name]
         assert (volatility, strict, secdef) == ("i", True, False), name
     for name, (_, _, secdef, config, _) in functions.items():
         assert "search_path=pg_catalog, pg_temp" in config, name
-        assert secdef is False, name
+        assert secdef is (name in SECURITY_DEFINERS), name
+
+
+def test_app_user_id_is_stable_so_policies_evaluate_it_once(cat):
+    volatility, strict, secdef, _, _ = {row[0]: row[1:] for row in cat["functions"]}[
+        "app_user_id()"]
+    assert (volatility, strict, secdef) == ("s", False, False)
+
+
+@pytest.mark.parametrize("name", ["create_audit_partitions(integer)",
+                                  "drop_audit_partitions(integer)"])
+def test_partition_maintenance_works_in_utc_and_waits_for_locks_briefly(cat, name):
+    config = {row[0]: row[4] for row in cat["functions"]}[name]
+    assert "TimeZone=UTC" in config and "lock_timeout=5s" in config
 
 
 def test_checksum_algorithms_are_in_the_function_comments(cat):

@@ -31,7 +31,7 @@ ENTITY = re.compile(r"^    (\S.*) \{$")
 TABLES = """
 SELECT c.oid, c.relname FROM pg_class AS c
 WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
-  AND c.relname <> ALL (%s)
+  AND NOT c.relispartition AND c.relname <> ALL (%s)
 """
 COLUMNS = """
 SELECT attname FROM pg_attribute WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped

@@ -4,7 +4,9 @@ cadcam_owner, a schema closed to PUBLIC, and what each role may and may not do.
 The catalog tests read pg_roles, pg_class, pg_proc, pg_type, pg_namespace and
 pg_default_acl. The behaviour tests create rows as the superuser, then run
 statements as the real role (SET ROLE) and expect success, or SQLSTATE 42501
-(insufficient_privilege). A role with no grants at all is made per test with
+(insufficient_privilege). The application acts for one user at a time
+(`as_app`: SET LOCAL app.user_id, see test_row_security.py for the rules of
+row-level security itself). A role with no grants at all is made per test with
 a unique name (roles belong to the whole cluster) and dropped afterwards.
 """
 
@@ -20,9 +22,11 @@ from psycopg.types.json import Jsonb
 
 from tests import rows
 
-ROLES = ["cadcam_owner", "cadcam_app", "cadcam_worker", "cadcam_readonly", "cadcam_auditor"]
+ROLES = ["cadcam_owner", "cadcam_app", "cadcam_worker", "cadcam_readonly", "cadcam_auditor",
+         "cadcam_admin"]
 NON_OWNER_ROLES = ROLES[1:]
 CORE_TABLES = ["users", "sessions", "licenses", "models", "jobs"]
+AUDIT_RELATIONS = {"audit_log", "audit_log_default"}
 YOYO_TABLES = ["_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock"]
 RUNNER_TABLES = [("schema_runner", "applied_files"), ("schema_runner", "environment")]
 TOOL_TABLES = [("public", t) for t in YOYO_TABLES] + RUNNER_TABLES
@@ -82,6 +86,15 @@ def as_role(db: psycopg.Connection, role: str):
 
 
 @contextmanager
+def as_app(db: psycopg.Connection, user_id: int):
+    """One transaction as cadcam_app acting for user_id (SET LOCAL app.user_id)."""
+    with db.transaction():
+        db.execute("SET LOCAL ROLE cadcam_app")
+        db.execute("SELECT set_config('app.user_id', %s, true)", (str(user_id),))
+        yield db
+
+
+@contextmanager
 def as_session_user(db: psycopg.Connection, role: str):
     """Run the block with session_user = role, so SET ROLE checks role's memberships."""
     db.execute(sql.SQL("SET SESSION AUTHORIZATION {}").format(sql.Identifier(role)))
@@ -133,6 +146,11 @@ def nobody_in_schema(db, nobody):
     return nobody
 
 
+def owner_of(db: psycopg.Connection, name: str, row_id: int) -> int:
+    """The user a row belongs to (the row itself for users)."""
+    return row_id if name == "users" else rows.fetch(name, db, row_id)["user_id"]
+
+
 BUILDERS = {"users": rows.user, "sessions": rows.session, "licenses": rows.license,
             "models": rows.model, "jobs": rows.job}
 
@@ -157,8 +175,12 @@ def test_role_is_a_member_of_nothing(db, role):
 
 def test_project_relations_are_owned_by_cadcam_owner(db):
     found = db.execute(PROJECT_RELATIONS, {"yoyo": YOYO_TABLES}).fetchall()
-    assert {name for name, kind, *_ in found if kind == "r"} == set(CORE_TABLES)
-    assert {name for name, kind, *_ in found if kind == "S"} == {f"{t}_id_seq" for t in CORE_TABLES}
+    tables = {name for name, kind, *_ in found if kind in ("r", "p")}
+    months = {name for name in tables if name.startswith("audit_log_y")}
+    assert len(months) == 4  # this month and three ahead, made by the migration
+    assert tables - months == set(CORE_TABLES) | AUDIT_RELATIONS
+    assert {name for name, kind, *_ in found if kind == "S"} == {
+        f"{t}_id_seq" for t in [*CORE_TABLES, "audit_log"]}
     assert [(name, owner) for name, _, owner, _ in found if owner != "cadcam_owner"] == []
 
 
@@ -259,10 +281,12 @@ def test_no_grant_role_cannot_execute_without_schema(db, nobody):
 # ----------------------------------------------------------------------------- cadcam_app
 
 @pytest.mark.parametrize("tax_no", [rows.VALID_TCKN, rows.VALID_VKN])
-def test_app_inserts_user_through_checks_and_identity(db, tax_no):
+def test_app_signs_up_and_writes_through_checks_and_identity(db, tax_no):
     with as_role(db, "cadcam_app"):
-        user_id = rows.user(db, tax_no=tax_no, timezone="Europe/Berlin",
-                            password_hash=rows.ARGON2ID_HASH)
+        user_id = scalar(db, "SELECT register_user(%s, %s, timezone => 'Europe/Berlin')",
+                         ("kayit@example.com.tr", rows.ARGON2ID_HASH))
+    with as_app(db, user_id):
+        db.execute("UPDATE users SET tax_no = %s WHERE id = %s", (tax_no, user_id))
         row = rows.fetch("users", db, user_id)
     assert (row["tax_no"], row["timezone"]) == (tax_no, "Europe/Berlin")
     assert scalar(db, "SELECT has_sequence_privilege('cadcam_app', 'users_id_seq',"
@@ -274,15 +298,25 @@ def test_app_inserts_user_through_checks_and_identity(db, tax_no):
     ("timezone", "Europe/Atlantis", "ck_users_timezone_valid"),
 ])
 def test_app_writes_are_checked_by_validators(db, column, value, constraint):
-    with as_role(db, "cadcam_app"), rows.violates(constraint):
-        rows.user(db, **{column: value})
+    user_id = rows.user(db)
+    with rows.violates(constraint), as_app(db, user_id):
+        run(db, f"UPDATE {{}} SET {column} = %s WHERE id = %s", "users", params=(value, user_id))
 
 
-@pytest.mark.parametrize("name", CORE_TABLES)
+@pytest.mark.parametrize("name", CORE_TABLES[1:])
 def test_app_inserts_and_selects(db, name):
-    with as_role(db, "cadcam_app"):
-        row_id = BUILDERS[name](db)
+    user_id = rows.user(db)
+    with as_app(db, user_id):
+        row_id = BUILDERS[name](db, user_id)
         assert rows.fetch(name, db, row_id)["id"] == row_id
+
+
+def test_app_cannot_insert_a_user_directly(db):
+    """Sign-up goes through register_user(): no acting user matches a new id."""
+    user_id = rows.user(db)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"), \
+            as_app(db, user_id):
+        rows.user(db)
 
 
 @pytest.mark.parametrize(("name", "column", "value"), [
@@ -294,7 +328,7 @@ def test_app_inserts_and_selects(db, name):
 ])
 def test_app_updates(db, name, column, value):
     row_id = BUILDERS[name](db)
-    with as_role(db, "cadcam_app"):
+    with as_app(db, owner_of(db, name, row_id)):
         cur = run(db, f"UPDATE {{}} SET {column} = %s WHERE id = %s", name, params=(value, row_id))
         assert cur.rowcount == 1
         assert rows.fetch(name, db, row_id)[column] == value
@@ -302,7 +336,7 @@ def test_app_updates(db, name, column, value):
 
 def test_app_deletes_session(db):
     session_id = rows.session(db)
-    with as_role(db, "cadcam_app"):
+    with as_app(db, owner_of(db, "sessions", session_id)):
         assert db.execute("DELETE FROM sessions WHERE id = %s", (session_id,)).rowcount == 1
     assert rows.fetch("sessions", db, session_id) is None
 
@@ -310,7 +344,7 @@ def test_app_deletes_session(db):
 @pytest.mark.parametrize("name", ["users", "licenses", "models", "jobs"])
 def test_app_cannot_delete(db, name):
     row_id = BUILDERS[name](db)
-    with as_role(db, "cadcam_app"), denied(f"table {name}"):
+    with denied(f"table {name}"), as_app(db, owner_of(db, name, row_id)):
         run(db, "DELETE FROM {} WHERE id = %s", name, params=(row_id,))
     assert rows.fetch(name, db, row_id) is not None
 
@@ -384,6 +418,7 @@ def test_worker_claims_job(db):
 
 def test_worker_reads_model_and_writes_back_results(db):
     model_id = rows.model(db)
+    rows.job(db, owner_of(db, "models", model_id), model_id=model_id)  # a job to process it
     with as_role(db, "cadcam_worker"):
         cur = db.execute("UPDATE models SET thumbnail_key = %s, metrics = %s WHERE id = %s",
                          ("thumbnails/1.png", Jsonb({"volume_mm3": 12.5}), model_id))
@@ -546,3 +581,77 @@ def test_future_object_closed_to_app_until_granted(db, future_objects, kind):
         db.execute(sql.SQL(grant).format(sql.Identifier("cadcam_app")))
     with as_role(db, "cadcam_app"):
         db.execute(statement)
+
+
+# ----------------------------------------------------------------------------- functions
+
+# Who may execute each project function, besides its owner. Trigger functions
+# need no grant: a trigger runs its function whoever fires it.
+EXECUTE = {
+    "is_valid_tckn(text)": {"cadcam_app", "cadcam_admin"},
+    "is_valid_vkn(text)": {"cadcam_app", "cadcam_admin"},
+    "is_valid_timezone(text)": {"cadcam_app", "cadcam_admin"},
+    "set_updated_at()": set(),
+    "app_user_id()": {"cadcam_app"},
+    "audit_row_change()": set(),
+    "register_user(text,text,text,user_locale,text)": {"cadcam_app", "cadcam_admin"},
+    "user_for_login(text)": {"cadcam_app", "cadcam_admin"},
+    "session_for_refresh(bytea)": {"cadcam_app", "cadcam_admin"},
+    "erase_user(bigint)": {"cadcam_admin"},
+    "purge_sessions(integer)": {"cadcam_admin"},
+    "drop_audit_partitions(integer)": {"cadcam_admin"},
+    "create_audit_partitions(integer)": {"cadcam_admin"},
+}
+
+
+def test_every_project_function_is_in_the_execute_matrix(db):
+    found = {name for name, *_ in db.execute(PROJECT_FUNCTIONS).fetchall()}
+    assert found == set(EXECUTE)
+
+
+@pytest.mark.parametrize("role", NON_OWNER_ROLES)
+@pytest.mark.parametrize("function", list(EXECUTE))
+def test_execute_privilege(db, function, role):
+    allowed = scalar(db, "SELECT has_function_privilege(%s, %s, 'EXECUTE')", (role, function))
+    assert allowed is (role in EXECUTE[function])
+
+
+@pytest.mark.parametrize("call", [
+    "SELECT erase_user(%s)",
+    "SELECT purge_sessions(0)",
+    "SELECT drop_audit_partitions(1)",
+    "SELECT create_audit_partitions(1)",
+])
+@pytest.mark.parametrize("role", ["cadcam_app", "cadcam_worker", "cadcam_readonly",
+                                  "cadcam_auditor"])
+def test_only_admin_runs_erasure_and_retention(db, role, call):
+    user_id = rows.user(db)
+    params = (user_id,) if "%s" in call else None
+    with as_role(db, role), denied("function"):
+        db.execute(call, params)
+    with as_role(db, "cadcam_admin"):
+        db.execute(call, params)
+
+
+# ----------------------------------------------------------------------------- cadcam_admin
+
+@pytest.mark.parametrize("name", CORE_TABLES)
+def test_admin_writes_every_users_rows_without_acting_user(db, name):
+    row_id = BUILDERS[name](db)
+    with as_role(db, "cadcam_admin"):
+        cur = run(db, "UPDATE {} SET created_at = created_at WHERE id = %s", name,
+                  params=(row_id,))
+        assert cur.rowcount == 1
+        other = BUILDERS[name](db) if name == "users" else BUILDERS[name](db, rows.user(db))
+        assert rows.fetch(name, db, other)["id"] == other
+
+
+@pytest.mark.parametrize(("name", "statement"), [
+    *[(t, "DELETE FROM {}") for t in ["users", "licenses", "models", "jobs"]],
+    *[(t, "TRUNCATE {} CASCADE") for t in CORE_TABLES],
+    ("audit_log", "SELECT id FROM {}"),
+    ("audit_log", "DELETE FROM {}"),
+])
+def test_admin_cannot_delete_truncate_or_read_the_audit_log(db, name, statement):
+    with as_role(db, "cadcam_admin"), denied(f"table {name}"):
+        run(db, statement, name)
