@@ -96,3 +96,34 @@ def test_plain_yoyo_apply_with_the_repo_yoyo_ini(empty_db):
     report = commands.status(empty_db, out=quiet)
     assert [(e["id"], e["state"]) for e in report["migrations"]] == [
         (p.stem, "applied") for p in MIGRATION_FILES]
+
+
+@pytest.fixture
+def deploy_role(pg_server, migrated_proc):  # migrated_proc: the group roles exist
+    """A LOGIN role that is not a superuser, owning a new database, with the
+    ADMIN OPTION on the existing group roles (README: "Roles and privileges");
+    the database and the role are dropped afterwards."""
+    name = f"deploy_{os.getpid()}"
+    admin = psycopg.connect(pg_server.url("postgres"), autocommit=True)
+    groups = ", ".join(["cadcam_owner", "cadcam_app", "cadcam_worker", "cadcam_readonly",
+                        "cadcam_auditor", "cadcam_admin"])
+    admin.execute(f"CREATE ROLE {name} LOGIN CREATEROLE")
+    admin.execute(f"GRANT {groups} TO {name} WITH ADMIN OPTION")
+    admin.execute(f"CREATE DATABASE {name} OWNER {name}")
+    try:
+        yield pg_server.url(name).replace("postgres@", f"{name}@")
+    finally:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        admin.execute(f"DROP ROLE {name}")
+        admin.close()
+
+
+def test_a_deploy_role_that_is_not_a_superuser_migrates(deploy_role):
+    commands.migrate(deploy_role, out=quiet)
+    with psycopg.connect(deploy_role) as conn:
+        assert conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+                            ).fetchone()[0] is False
+        owners = conn.execute("SELECT DISTINCT relowner::regrole::text FROM pg_class"
+                              " WHERE relnamespace = 'public'::regnamespace"
+                              " AND relname IN ('users', 'audit_log')").fetchall()
+    assert owners == [("cadcam_owner",)]
