@@ -127,7 +127,11 @@ def test_a_missing_applied_file_is_reported(migrated_copy):
     ("COMMENT ON TABLE jobs IS 'changed by hand'",
      "+COMMENT ON TABLE public.jobs IS 'changed by hand';"),
     ("DROP INDEX idx_jobs_model_id", "-CREATE INDEX idx_jobs_model_id ON public.jobs"),
-], ids=["index", "column", "comment", "dropped index"])
+    ("CREATE INDEX idx_drift ON audit_log (db_role)",
+     "+CREATE INDEX idx_drift ON ONLY public.audit_log USING btree (db_role);"),
+    ("GRANT SELECT ON audit_log TO cadcam_readonly",
+     "+GRANT SELECT ON TABLE public.audit_log TO cadcam_readonly;"),
+], ids=["index", "column", "comment", "dropped index", "audit index", "audit grant"])
 def test_schema_drift_is_reported_with_its_diff(migrated, ddl, diff_line):
     with psycopg.connect(migrated, autocommit=True) as conn:
         conn.execute(ddl)
@@ -310,3 +314,12 @@ def test_an_unknown_or_unapplied_id_is_a_usage_error(empty_db, args):
     assert result.returncode == EXIT_USAGE
     assert args[-1] in result.stderr and "Traceback" not in result.stderr
     assert applied_ids(empty_db) == MIGRATION_IDS[:4]
+
+
+def test_audit_months_made_after_the_migrations_are_not_drift(migrated):
+    """create_audit_partitions() adds months as time passes: data, not schema."""
+    with psycopg.connect(migrated, autocommit=True) as conn:
+        made = conn.execute("SELECT create_audit_partitions(9)").fetchall()
+    assert len(made) == 6
+    result = run_cli("verify", DATABASE_URL=migrated)
+    assert result.returncode == 0, result.stdout
