@@ -19,6 +19,11 @@ Rules, each with a stable id:
   5. table-comment, column-comment, type-comment, function-comment
   6. function-search-path, function-security-definer
   7. index-duplicate, index-redundant
+  8. table-row-security, table-audited
+                                   a table that holds a user's rows (users,
+                                   or any table with a user_id column) has
+                                   row-level security enabled and forced, and
+                                   an audit trigger (audit_row_change)
 """
 
 from __future__ import annotations
@@ -69,9 +74,11 @@ project_tables AS (
 TABLES_SQL = "WITH" + _PROJECT_TABLES + """
 SELECT t.relname AS name,
        obj_description(t.oid, 'pg_class') AS comment,
+       c.relrowsecurity AS row_security, c.relforcerowsecurity AS force_row_security,
        (SELECT con.conname FROM pg_constraint AS con
         WHERE con.conrelid = t.oid AND con.contype = 'p') AS pk
 FROM project_tables AS t
+JOIN pg_class AS c ON c.oid = t.oid
 ORDER BY t.relname
 """
 
@@ -171,7 +178,7 @@ ORDER BY i.relname
 # Finds the user-written triggers of the project tables (not the internal
 # triggers behind foreign keys, not the clones on partitions).
 TRIGGERS_SQL = "WITH" + _PROJECT_TABLES + """
-SELECT tg.tgname AS name, t.relname AS table_name
+SELECT tg.tgname AS name, t.relname AS table_name, tg.tgfoid::regproc::text AS function
 FROM project_tables AS t
 JOIN pg_trigger AS tg ON tg.tgrelid = t.oid
 WHERE NOT tg.tgisinternal AND tg.tgparentid = 0
@@ -526,6 +533,37 @@ def index_overlaps(cat: Catalog) -> Iterator[Violation]:
     return iter(found.values())
 
 
+# -- 8. Row-level security and audit ---------------------------------------------
+
+def _user_tables(cat: Catalog) -> Iterator[Any]:
+    """Tables that hold a user's rows: users itself, and any with a user_id column."""
+    owned = {c.table_name for c in cat.columns if c.name == "user_id"}
+    return (t for t in cat.tables if t.name == "users" or t.name in owned)
+
+
+def row_security(cat: Catalog) -> Iterator[Violation]:
+    """A user's rows are behind row-level security, forced on the owner too."""
+    for t in _user_tables(cat):
+        if not (t.row_security and t.force_row_security):
+            yield _violation(
+                f"table {t.name}", "table-row-security",
+                "holds a user's rows without row-level security enabled and forced",
+                f"ALTER TABLE {t.name} ENABLE ROW LEVEL SECURITY; ALTER TABLE {t.name} "
+                "FORCE ROW LEVEL SECURITY; with policies as in sql/30_users.sql")
+
+
+def audited(cat: Catalog) -> Iterator[Violation]:
+    """Every change to a user's rows reaches the audit log."""
+    for t in _user_tables(cat):
+        if not any(tg.table_name == t.name and tg.function == "audit_row_change"
+                   for tg in cat.triggers):
+            yield _violation(
+                f"table {t.name}", "table-audited", "holds a user's rows without an audit trigger",
+                f"CREATE TRIGGER trg_{t.name}_audit AFTER INSERT OR UPDATE OR DELETE ON {t.name} "
+                "FOR EACH ROW EXECUTE FUNCTION audit_row_change('{<secret columns>}', "
+                "'{updated_at}')")
+
+
 # -- Entry points ----------------------------------------------------------------
 
 RULES = (
@@ -536,6 +574,7 @@ RULES = (
     table_comments, column_comments, type_comments, function_comments,
     function_search_path, security_definer_comments,
     index_overlaps,
+    row_security, audited,
 )
 
 

@@ -423,6 +423,10 @@ COMMENT ON COLUMN widgets.id IS 'Surrogate key.';
 COMMENT ON COLUMN widgets.user_id IS 'Owner.';
 COMMENT ON COLUMN widgets.label IS 'Display label, 1 to 100 characters.';
 COMMENT ON COLUMN widgets.created_at IS 'When the widget was made.';
+ALTER TABLE widgets ENABLE ROW LEVEL SECURITY;
+ALTER TABLE widgets FORCE ROW LEVEL SECURITY;
+CREATE TRIGGER trg_widgets_audit AFTER INSERT OR UPDATE OR DELETE ON widgets
+FOR EACH ROW EXECUTE FUNCTION audit_row_change('{}', '{updated_at}');
 """
 
 
@@ -438,3 +442,31 @@ def test_a_table_added_later_is_held_to_the_same_rules(db):
     assert [(v.object, v.rule) for v in conventions.check(db)] == [
         ("constraint fk_widgets_user_id on widgets", "fk-index"),
         ("table widgets", "table-comment")]
+
+
+@pytest.mark.parametrize(("ddl", "rule"), [
+    ("ALTER TABLE widgets NO FORCE ROW LEVEL SECURITY", "table-row-security"),
+    ("ALTER TABLE widgets DISABLE ROW LEVEL SECURITY", "table-row-security"),
+    ("DROP TRIGGER trg_widgets_audit ON widgets", "table-audited"),
+    ("ALTER TABLE users NO FORCE ROW LEVEL SECURITY", "table-row-security"),
+    ("DROP TRIGGER trg_jobs_audit ON jobs", "table-audited"),
+])
+def test_a_users_rows_stay_behind_row_security_and_audit(db, ddl, rule):
+    db.execute(WIDGETS)
+    db.execute(ddl)
+    table = ddl.split(" ON ")[-1] if " ON " in ddl else ddl.split()[2]
+    assert [(v.object, v.rule) for v in conventions.check(db)] == [(f"table {table}", rule)]
+
+
+def test_a_table_without_user_rows_needs_neither(db):
+    db.execute("""
+    CREATE TABLE machine_types (
+        id bigint GENERATED ALWAYS AS IDENTITY,
+        label text NOT NULL,
+        CONSTRAINT pk_machine_types PRIMARY KEY (id)
+    );
+    COMMENT ON TABLE machine_types IS 'CNC machine models, shared by every user.';
+    COMMENT ON COLUMN machine_types.id IS 'Surrogate key.';
+    COMMENT ON COLUMN machine_types.label IS 'Display name.';
+    """)
+    assert conventions.check(db) == []
