@@ -46,9 +46,14 @@ COMMENT ON FUNCTION purge_sessions(integer) IS
 -- -----------------------------------------------------------------------------
 -- A month is dropped whole once all of it lies more than keep_months months
 -- before the current month (UTC): with the default 24, on any day of
--- November 2026 the oldest month kept is November 2024. The partition is
--- detached first, so that the DROP does not hold a lock on audit_log; the
--- lock_timeout keeps a busy moment from queueing audit writes behind it.
+-- November 2026 the oldest month kept is November 2024. Each month is
+-- detached, then dropped; both lock audit_log (ACCESS EXCLUSIVE) until the
+-- call commits, which blocks every audited write for those milliseconds
+-- (dropping a table only unlinks its files). DETACH ... CONCURRENTLY would
+-- not, but it cannot run inside a function. lock_timeout makes the call
+-- give up, rather than queue every audit write behind it, when a long
+-- transaction holds audit_log. A partition not owned by cadcam_owner
+-- stops the call (must be owner), and nothing is dropped.
 -- Entries of those months that sit in the default partition are deleted.
 -- The current month can never be dropped (keep_months is at least 1).
 CREATE FUNCTION drop_audit_partitions(keep_months integer DEFAULT 24)
