@@ -1,0 +1,590 @@
+"""Row-level security: each user's rows are the application's only while that
+user acts, workers see the jobs they must process, operators and analysts see
+everything, and no role without it can switch the policies off.
+
+Rows are made as the superuser (superusers bypass row-level security); every
+check then runs as the real role (SET ROLE) in one transaction, with the
+acting user set as the application sets it: SET LOCAL app.user_id = '<id>'.
+An expected error is caught outside that transaction, so it rolls back.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from tests import rows
+from tests.test_privileges import CORE_TABLES, as_role, as_session_user, denied, run, scalar
+
+PROJECT_ROLES = ["cadcam_owner", "cadcam_app", "cadcam_worker", "cadcam_readonly",
+                 "cadcam_auditor", "cadcam_admin"]
+OWNED = ["sessions", "licenses", "models", "jobs"]  # tables with a user_id column
+# A column the application may change in each table, and a value no builder writes.
+CHANGE = {
+    "users": ("company_name", "Anadolu Kalıp A.Ş."),
+    "sessions": ("user_agent", "FreeCAD/1.0"),
+    "licenses": ("auto_renew", True),
+    "models": ("name", "Flanş yeni"),
+    "jobs": ("priority", 7),
+}
+ACTIVE = ["pending", "queued", "running"]
+FINISHED = ["succeeded", "failed", "cancelled", "timed_out"]
+
+
+def rls_violation(name: str, using: bool = False):
+    """Assert the error of a row that a policy's WITH CHECK (or USING) refuses."""
+    kind = " (USING expression)" if using else ""
+    return denied(re.escape(f'new row violates row-level security policy{kind} for table "{name}"'))
+
+
+@contextmanager
+def acting(db: psycopg.Connection, user_id, role: str = "cadcam_app"):
+    """One transaction as `role` acting for user_id (None: no acting user), as the app runs."""
+    with db.transaction():
+        db.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+        if user_id is not None:
+            db.execute(sql.SQL("SET LOCAL app.user_id = {}").format(sql.Literal(str(user_id))))
+        yield db
+
+
+def ids(db: psycopg.Connection, name: str) -> list[int]:
+    return [i for (i,) in run(db, "SELECT id FROM {} ORDER BY id", name)]
+
+
+def value(db: psycopg.Connection, name: str, column: str, row_id: int):
+    """A column of a row, as the current role sees it (the superuser: every row)."""
+    return rows.fetch(name, db, row_id)[column]
+
+
+def tenant(db: psycopg.Connection, **user) -> dict[str, int]:
+    """A user with one row in every core table; the ids by table."""
+    user_id = rows.user(db, **user)
+    model_id = rows.model(db, user_id)
+    return {
+        "users": user_id,
+        "sessions": rows.session(db, user_id),
+        "licenses": rows.license(db, user_id),
+        "models": model_id,
+        "jobs": rows.job(db, user_id, model_id=model_id),
+    }
+
+
+@pytest.fixture
+def a(db):
+    return tenant(db)
+
+
+@pytest.fixture
+def b(db, a):
+    return tenant(db)
+
+
+def insert_for(db, name: str, user_id: int) -> int:
+    """A new row of `name` (not users) owned by user_id, by the row builders."""
+    return {"sessions": rows.session, "licenses": rows.license, "models": rows.model,
+            "jobs": rows.job}[name](db, user_id)
+
+
+# ----------------------------------------------------------------------------- user A and user B
+
+@pytest.mark.parametrize("name", CORE_TABLES)
+def test_app_sees_exactly_the_acting_users_rows(db, a, b, name):
+    with acting(db, a["users"]):
+        assert ids(db, name) == [a[name]]
+    with acting(db, b["users"]):
+        assert ids(db, name) == [b[name]]
+
+
+@pytest.mark.parametrize("name", CORE_TABLES)
+def test_app_cannot_select_other_users_row_by_id(db, a, b, name):
+    with acting(db, a["users"]):
+        assert run(db, "SELECT * FROM {} WHERE id = %s", name, params=(b[name],)).fetchall() == []
+
+
+@pytest.mark.parametrize("name", CORE_TABLES)
+def test_app_cannot_update_other_users_row(db, a, b, name):
+    column, new = CHANGE[name]
+    with acting(db, a["users"]):
+        cur = run(db, f"UPDATE {{}} SET {column} = %s WHERE id = %s RETURNING id", name,
+                  params=(new, b[name]))
+        assert (cur.rowcount, cur.fetchall()) == (0, [])
+    assert value(db, name, column, b[name]) != new
+
+
+@pytest.mark.parametrize("name", CORE_TABLES)
+def test_app_update_of_every_row_changes_only_own(db, a, b, name):
+    column, new = CHANGE[name]
+    with acting(db, a["users"]):
+        assert run(db, f"UPDATE {{}} SET {column} = %s", name, params=(new,)).rowcount == 1
+    assert value(db, name, column, a[name]) == new
+    assert value(db, name, column, b[name]) != new
+
+
+def test_app_cannot_delete_other_users_session(db, a, b):
+    with acting(db, a["users"]):
+        assert db.execute("DELETE FROM sessions WHERE id = %s", (b["sessions"],)).rowcount == 0
+        assert db.execute("DELETE FROM sessions").rowcount == 1
+    assert rows.fetch("sessions", db, b["sessions"]) is not None
+    assert rows.fetch("sessions", db, a["sessions"]) is None
+
+
+@pytest.mark.parametrize("name", ["users", "licenses", "models", "jobs"])
+def test_app_cannot_delete_other_users_row(db, a, b, name):
+    with denied(f"table {name}"), acting(db, a["users"]):
+        run(db, "DELETE FROM {} WHERE id = %s", name, params=(b[name],))
+    assert rows.fetch(name, db, b[name]) is not None
+
+
+@pytest.mark.parametrize("name", OWNED)
+def test_app_inserts_row_of_the_acting_user(db, a, b, name):
+    with acting(db, a["users"]):
+        row_id = insert_for(db, name, a["users"])
+        assert value(db, name, "user_id", row_id) == a["users"]
+
+
+# Plain INSERTs: with RETURNING (as the row builders use) the new row must also
+# pass the SELECT policy, which would hide a WITH CHECK that lets anything in.
+INSERT = {
+    "users": "INSERT INTO users (email) VALUES ('yeni@example.com.tr')",
+    "sessions": "INSERT INTO sessions (user_id, refresh_token_hash, access_token_jti, expires_at)"
+                " VALUES (%(user)s, sha256('yeni'), gen_random_uuid(), now() + interval '1 day')",
+    "licenses": "INSERT INTO licenses (user_id, plan, starts_at, ends_at)"
+                " VALUES (%(user)s, 'starter', '2030-01-01', '2031-01-01')",
+    "models": "INSERT INTO models (user_id, name, type, file_format, storage_key, sha256,"
+              " file_size) VALUES (%(user)s, 'Flanş', 'part', 'fcstd', 'models/yeni',"
+              " sha256('yeni'), 1)",
+    "jobs": "INSERT INTO jobs (user_id, type) VALUES (%(user)s, 'cam_toolpath')",
+}
+
+
+@pytest.mark.parametrize("returning", ["", " RETURNING id"], ids=["plain", "returning"])
+@pytest.mark.parametrize("name", CORE_TABLES)
+def test_app_cannot_insert_row_owned_by_other_user(db, a, b, name, returning):
+    with rls_violation(name), acting(db, a["users"]):
+        db.execute(INSERT[name] + returning, {"user": b["users"]})
+    assert scalar(db, sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(name))) == 2
+
+
+@pytest.mark.parametrize("name", OWNED)
+def test_app_plain_insert_of_own_row_is_allowed(db, a, b, name):
+    with acting(db, a["users"]):
+        assert db.execute(INSERT[name], {"user": a["users"]}).rowcount == 1
+    assert scalar(db, sql.SQL("SELECT count(*) FROM {} WHERE user_id = %s").format(
+        sql.Identifier(name)), (a["users"],)) == 2
+
+
+# Without WHERE or RETURNING an UPDATE needs no SELECT right, so the new row
+# meets the WITH CHECK of the app's policy alone.
+@pytest.mark.parametrize("statement", [
+    "UPDATE {} SET user_id = %(b)s",
+    "UPDATE {} SET user_id = %(b)s WHERE id = %(row)s RETURNING id",
+], ids=["every row", "by id"])
+@pytest.mark.parametrize("name", OWNED)
+def test_app_cannot_move_own_row_to_other_user(db, a, b, name, statement):
+    with rls_violation(name), acting(db, a["users"]):
+        run(db, statement, name, params={"b": b["users"], "row": a[name]})
+    assert value(db, name, "user_id", a[name]) == a["users"]
+
+
+def test_app_cannot_give_own_account_a_new_id(db, a, b):
+    with rls_violation("users"), acting(db, a["users"]):
+        db.execute("UPDATE users SET id = DEFAULT WHERE id = %s", (a["users"],))
+    with pytest.raises(psycopg.errors.GeneratedAlways), acting(db, a["users"]):
+        db.execute("UPDATE users SET id = %s WHERE id = %s", (b["users"], a["users"]))
+    assert value(db, "users", "email", a["users"]) is not None
+
+
+def test_app_upsert_cannot_take_over_other_users_session(db, a, b):
+    token = value(db, "sessions", "refresh_token_hash", b["sessions"])
+    with rls_violation("sessions", using=True), acting(db, a["users"]):
+        db.execute(
+            "INSERT INTO sessions (user_id, refresh_token_hash, access_token_jti, expires_at)"
+            " VALUES (%s, %s, %s, now() + interval '1 day')"
+            " ON CONFLICT (refresh_token_hash) DO UPDATE SET user_id = EXCLUDED.user_id",
+            (a["users"], token, uuid.uuid4()))
+    assert value(db, "sessions", "user_id", b["sessions"]) == b["users"]
+
+
+@pytest.mark.parametrize("name", CORE_TABLES)
+def test_admin_flag_in_a_row_gives_no_extra_rows(db, a, b, name):
+    db.execute("UPDATE users SET role = 'admin', status = 'active' WHERE id = %s", (a["users"],))
+    with acting(db, a["users"]):
+        assert ids(db, name) == [a[name]]
+        column = CHANGE[name][0]
+        cur = run(db, f"UPDATE {{}} SET {column} = {column} WHERE id = %s", name,
+                  params=(b[name],))
+        assert cur.rowcount == 0
+    with acting(db, b["users"]):
+        assert ids(db, name) == [b[name]]
+
+
+# ----------------------------------------------------------------------------- no acting user
+
+# Settings that name no user. {a} stands for user A's id, so that each is a
+# near miss of a setting that would act for A.
+NO_ACTING_USER = {
+    "missing": None,
+    "empty": "",
+    "zero": "0",
+    "letters": "abc",
+    "negative": "-{a}",
+    "plus sign": "+{a}",
+    "statement": "{a}; DROP TABLE users",
+    "leading space": " {a}",
+    "trailing space": "{a} ",
+    "trailing newline": "{a}\n",
+    "decimal": "{a}.0",
+    "19 digits": "{a:019d}",
+    "fullwidth digit": "\uff11",
+}
+
+
+def apply_setting(db, setting: str | None, a_id: int) -> None:
+    if setting is not None:
+        db.execute("SELECT set_config('app.user_id', %s, true)", (setting.format(a=a_id),))
+
+
+def visible_counts(db) -> dict[str, int]:
+    return {name: scalar(db, sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(name)))
+            for name in CORE_TABLES}
+
+
+@pytest.mark.parametrize("setting", list(NO_ACTING_USER.values()), ids=list(NO_ACTING_USER))
+def test_app_without_acting_user_sees_no_row(db, a, b, setting):
+    with acting(db, None):
+        apply_setting(db, setting, a["users"])
+        assert visible_counts(db) == dict.fromkeys(CORE_TABLES, 0)
+        assert db.execute("UPDATE sessions SET user_agent = 'x'").rowcount == 0
+        assert db.execute("DELETE FROM sessions").rowcount == 0
+
+
+@pytest.mark.parametrize("setting", list(NO_ACTING_USER.values()), ids=list(NO_ACTING_USER))
+def test_app_without_acting_user_cannot_insert(db, a, setting):
+    with rls_violation("sessions"), acting(db, None):
+        apply_setting(db, setting, a["users"])
+        rows.session(db, a["users"])
+
+
+def test_acting_user_does_not_outlive_its_transaction(db, a):
+    with acting(db, a["users"]):
+        assert visible_counts(db) == dict.fromkeys(CORE_TABLES, 1)
+    with acting(db, None):
+        assert scalar(db, "SELECT current_setting('app.user_id', true)") == ""
+        assert visible_counts(db) == dict.fromkeys(CORE_TABLES, 0)
+
+
+def test_acting_user_of_a_rolled_back_transaction_is_gone(db, a):
+    with pytest.raises(RuntimeError), acting(db, a["users"]):
+        raise RuntimeError("any error rolls the transaction back")
+    with acting(db, None):
+        assert visible_counts(db) == dict.fromkeys(CORE_TABLES, 0)
+
+
+@pytest.mark.parametrize(("setting", "expected"), [
+    (None, None),
+    ("", None),
+    ("1", 1),
+    ("42", 42),
+    ("007", 7),
+    ("0", 0),
+    ("9" * 18, int("9" * 18)),
+    ("1" + "0" * 18, None),
+    ("9" * 19, None),
+    ("-1", None),
+    ("+1", None),
+    ("abc", None),
+    ("1; DROP TABLE users", None),
+    (" 1", None),
+    ("1 ", None),
+    ("1\n", None),
+    ("1.0", None),
+    ("1e3", None),
+    ("0x1f", None),
+    ("\uff11", None),  # FULLWIDTH DIGIT ONE
+    ("\u0661", None),  # ARABIC-INDIC DIGIT ONE
+])
+def test_app_user_id(db, setting, expected):
+    with acting(db, None):
+        if setting is not None:
+            db.execute("SELECT set_config('app.user_id', %s, true)", (setting,))
+        assert scalar(db, "SELECT app_user_id()") == expected
+
+
+def test_app_user_id_reads_set_local(db):
+    with acting(db, 123456789012345678):
+        assert scalar(db, "SELECT app_user_id()") == 123456789012345678
+
+
+# ----------------------------------------------------------------------------- RLS stays on
+
+@pytest.mark.parametrize("name", CORE_TABLES)
+@pytest.mark.parametrize("statement", [
+    "ALTER TABLE {} DISABLE ROW LEVEL SECURITY",
+    "ALTER TABLE {} NO FORCE ROW LEVEL SECURITY",
+])
+def test_app_cannot_switch_off_row_security(db, a, statement, name):
+    with denied(f"must be owner of table {name}"), acting(db, a["users"]):
+        run(db, statement, name)
+
+
+@pytest.mark.parametrize("name", CORE_TABLES)
+@pytest.mark.parametrize("statement", [
+    "CREATE POLICY pol_escape ON {0} FOR ALL TO cadcam_app USING (TRUE) WITH CHECK (TRUE)",
+    "DROP POLICY pol_{0}_app ON {0}",
+    "ALTER POLICY pol_{0}_app ON {0} USING (TRUE) WITH CHECK (TRUE)",
+    "ALTER POLICY pol_{0}_admin ON {0} TO cadcam_admin, cadcam_app",
+])
+def test_app_cannot_change_policies(db, a, statement, name):
+    with denied(f"must be owner of (table|relation) {name}"), acting(db, a["users"]):
+        db.execute(statement.format(name))
+
+
+@pytest.mark.parametrize("name", CORE_TABLES)
+def test_app_with_row_security_off_gets_an_error_not_rows(db, a, b, name):
+    with denied(f'query would be affected by row-level security policy for table "{name}"'):
+        with acting(db, a["users"]):
+            db.execute("SET LOCAL row_security = off")
+            run(db, "SELECT id FROM {}", name)
+
+
+@pytest.mark.parametrize("role", [r for r in PROJECT_ROLES if r != "cadcam_app"])
+def test_app_cannot_set_role_to_another_project_role(db, role):
+    with as_session_user(db, "cadcam_app"), denied(f'permission denied to set role "{role}"'):
+        db.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+
+
+def test_app_cannot_give_itself_bypassrls(db):
+    with as_session_user(db, "cadcam_app"), denied("permission denied to alter role"):
+        db.execute("ALTER ROLE cadcam_app BYPASSRLS")
+
+
+# ------------------------------------------------------------------- sign-up, sign-in, refresh
+
+def test_sign_up_without_acting_user_then_act_as_the_new_user(db, a):
+    with acting(db, None):
+        new_id = scalar(db, "SELECT register_user(%s, %s)",
+                        ("yeni@example.com.tr", rows.ARGON2ID_HASH))
+        assert visible_counts(db)["users"] == 0
+    assert isinstance(new_id, int) and new_id != a["users"]
+    with acting(db, new_id):
+        assert ids(db, "users") == [new_id]
+
+
+def test_sign_up_makes_a_pending_engineer(db):
+    with acting(db, None):
+        new_id = scalar(db, "SELECT register_user(%s, %s, locale => 'en')",
+                        ("yeni@example.com.tr", rows.BCRYPT_HASH))
+    row = rows.fetch("users", db, new_id)
+    assert (row["role"], row["status"], row["email"], row["locale"]) == (
+        "engineer", "pending", "yeni@example.com.tr", "en")
+
+
+@pytest.mark.parametrize("argument", ["role => 'admin'", "status => 'active'", "id => 1"])
+def test_sign_up_cannot_choose_role_status_or_id(db, argument):
+    with pytest.raises(psycopg.errors.UndefinedFunction), acting(db, None):
+        db.execute(f"SELECT register_user('x@example.com.tr', NULL, {argument})")
+    names = scalar(db, "SELECT proargnames FROM pg_proc WHERE proname = 'register_user'")
+    assert set(names) == {"email", "password_hash", "phone", "locale", "timezone"}
+
+
+def test_sign_in_finds_the_account_by_email(db, a, b):
+    db.execute("UPDATE users SET password_hash = %s WHERE id = %s",
+               (rows.ARGON2ID_HASH, b["users"]))
+    email = value(db, "users", "email", b["users"])
+    with acting(db, None):
+        found = db.execute("SELECT * FROM user_for_login(%s)", (email,)).fetchall()
+        assert found == [(b["users"], rows.ARGON2ID_HASH, "pending")]
+        assert db.execute("SELECT * FROM user_for_login('nobody@example.com.tr')").fetchall() == []
+
+
+def test_sign_in_returns_only_id_hash_and_status(db, a):
+    email = value(db, "users", "email", a["users"])
+    with acting(db, None):
+        cur = db.execute("SELECT * FROM user_for_login(%s)", (email,))
+        assert [c.name for c in cur.description] == ["id", "password_hash", "status"]
+
+
+def test_refresh_finds_the_session_of_any_user(db, a, b):
+    token = value(db, "sessions", "refresh_token_hash", b["sessions"])
+    for acting_user in (None, a["users"]):
+        with acting(db, acting_user):
+            found = db.execute("SELECT id, user_id FROM session_for_refresh(%s)", (token,))
+            assert found.fetchall() == [(b["sessions"], b["users"])]
+            assert db.execute("SELECT * FROM session_for_refresh(%s)",
+                              (bytes(32),)).fetchall() == []
+
+
+# ----------------------------------------------------------------------- admin, readonly, owner
+
+@pytest.fixture
+def b_old(db, b):
+    """User B's rows, with B's job cancelled a month ago: rows no worker sees."""
+    db.execute("UPDATE jobs SET status = 'cancelled', created_at = now() - interval '31 days',"
+               " finished_at = now() - interval '30 days' WHERE id = %s", (b["jobs"],))
+    return b
+
+
+@pytest.mark.parametrize("name", CORE_TABLES)
+def test_admin_sees_and_updates_every_users_rows(db, a, b_old, name):
+    column, new = CHANGE[name]
+    with acting(db, None, role="cadcam_admin"):
+        assert ids(db, name) == sorted([a[name], b_old[name]])
+        assert run(db, f"UPDATE {{}} SET {column} = %s", name, params=(new,)).rowcount == 2
+    assert value(db, name, column, a[name]) == value(db, name, column, b_old[name]) == new
+
+
+@pytest.mark.parametrize("name", OWNED)
+def test_admin_inserts_rows_for_any_user(db, a, b, name):
+    with acting(db, a["users"], role="cadcam_admin"):
+        row_id = insert_for(db, name, b["users"])
+    assert value(db, name, "user_id", row_id) == b["users"]
+
+
+@pytest.mark.parametrize("name", CORE_TABLES)
+def test_readonly_sees_every_users_rows_without_acting_user(db, a, b_old, name):
+    with acting(db, None, role="cadcam_readonly"):
+        assert ids(db, name) == sorted([a[name], b_old[name]])
+
+
+@pytest.mark.parametrize("name", CORE_TABLES)
+def test_owner_sees_every_row_although_row_security_is_forced(db, a, b_old, name):
+    with as_role(db, "cadcam_owner"):
+        assert ids(db, name) == sorted([a[name], b_old[name]])
+
+
+def test_auditor_has_no_policy_to_see_core_rows(db):
+    assert scalar(db, "SELECT count(*) FROM pg_policies WHERE 'cadcam_auditor' = ANY(roles)") == 0
+
+
+# ----------------------------------------------------------------------------- worker
+
+def job_in(db, user_id: int, status: str, finished_days_ago: float | None = None, **over) -> int:
+    """A job in `status`, with the times that status needs (finished that many days ago)."""
+    now = datetime.now(timezone.utc)
+    if status in FINISHED:
+        finished = now - timedelta(days=finished_days_ago or 0)
+        over = {"created_at": finished - timedelta(hours=2), "finished_at": finished, **over}
+        if status != "cancelled":
+            over["started_at"] = finished - timedelta(hours=1)
+        if status == "succeeded":
+            over["progress"] = 100
+    elif status == "running":
+        over = {"created_at": now - timedelta(minutes=1), "started_at": now, **over}
+    return rows.job(db, user_id, status=status, **over)
+
+
+def test_worker_sees_active_jobs_of_every_user(db, a, b):
+    active = [job_in(db, user, status) for user in (a["users"], b["users"]) for status in ACTIVE]
+    with acting(db, None, role="cadcam_worker"):
+        assert ids(db, "jobs") == sorted([a["jobs"], b["jobs"], *active])
+
+
+@pytest.mark.parametrize("status", FINISHED)
+@pytest.mark.parametrize(("days_ago", "visible"),
+                         [(0, True), (6.9, True), (7.1, False), (8, False)])
+def test_worker_sees_a_finished_job_for_seven_days(db, a, status, days_ago, visible):
+    job_id = job_in(db, a["users"], status, days_ago)
+    with acting(db, None, role="cadcam_worker"):
+        assert (job_id in ids(db, "jobs")) is visible
+
+
+def test_worker_claims_and_finishes_a_job_with_returning(db, a):
+    with acting(db, None, role="cadcam_worker"):
+        claimed = db.execute(
+            "UPDATE jobs SET status = 'running', started_at = statement_timestamp()"
+            " WHERE id = %s AND status = 'pending' RETURNING id, status", (a["jobs"],))
+        assert claimed.fetchall() == [(a["jobs"], "running")]
+    with acting(db, None, role="cadcam_worker"):
+        finished = db.execute(
+            "UPDATE jobs SET status = 'succeeded', progress = 100,"
+            " finished_at = statement_timestamp() WHERE id = %s RETURNING id, status",
+            (a["jobs"],))
+        assert finished.fetchall() == [(a["jobs"], "succeeded")]
+    assert value(db, "jobs", "finished_at", a["jobs"]) is not None
+
+
+@pytest.mark.parametrize("status", FINISHED)
+def test_worker_cannot_update_a_finished_job(db, a, status):
+    job_id = job_in(db, a["users"], status)
+    with acting(db, None, role="cadcam_worker"):
+        assert job_id in ids(db, "jobs")
+        cur = db.execute("UPDATE jobs SET status = 'running', finished_at = NULL, progress = 0,"
+                         " error_message = 'stale' WHERE id = %s", (job_id,))
+        assert cur.rowcount == 0
+    assert (value(db, "jobs", "status", job_id), value(db, "jobs", "error_message", job_id)) == (
+        status, None)
+
+
+@pytest.mark.parametrize("status", ACTIVE)
+def test_worker_sees_and_updates_a_model_while_its_job_is_active(db, a, b, status):
+    db.execute("UPDATE jobs SET status = %s, started_at = now() WHERE id = %s",
+               (status, a["jobs"]))
+    db.execute("UPDATE jobs SET status = 'cancelled', finished_at = now() WHERE id = %s",
+               (b["jobs"],))
+    with acting(db, None, role="cadcam_worker"):
+        assert ids(db, "models") == [a["models"]]
+        cur = db.execute("UPDATE models SET thumbnail_key = 'thumbnails/x.png'")
+        assert cur.rowcount == 1
+    assert value(db, "models", "thumbnail_key", a["models"]) == "thumbnails/x.png"
+    assert value(db, "models", "thumbnail_key", b["models"]) is None
+
+
+def test_worker_does_not_see_a_model_without_an_active_job(db, a, b):
+    rows.model(db, a["users"])  # no job at all
+    db.execute("UPDATE jobs SET status = 'cancelled', finished_at = now() WHERE id = %s",
+               (b["jobs"],))
+    with acting(db, None, role="cadcam_worker"):
+        assert ids(db, "models") == [a["models"]]
+        cur = db.execute("UPDATE models SET thumbnail_key = 'thumbnails/x.png'"
+                         " WHERE id <> %s", (a["models"],))
+        assert cur.rowcount == 0
+
+
+@pytest.mark.parametrize("name", ["users", "sessions", "licenses"])
+def test_worker_cannot_read_accounts_sessions_or_licenses(db, a, name):
+    with denied(f"table {name}"), acting(db, None, role="cadcam_worker"):
+        run(db, "SELECT id FROM {}", name)
+
+
+# ----------------------------------------------------------------------------- catalog
+
+@pytest.mark.parametrize("name", CORE_TABLES)
+def test_row_security_is_enabled_and_forced(db, name):
+    flags = db.execute("SELECT relrowsecurity, relforcerowsecurity FROM pg_class"
+                       " WHERE oid = %s::regclass", (f"public.{name}",)).fetchone()
+    assert flags == (True, True)
+
+
+def test_policies_name_only_project_roles(db):
+    found = db.execute("SELECT tablename, policyname, roles::text[] FROM pg_policies"
+                       " WHERE schemaname = 'public'").fetchall()
+    assert {t for t, _, _ in found} >= set(CORE_TABLES)
+    assert [(t, p, r) for t, p, r in found if not set(r) <= set(PROJECT_ROLES)] == []
+
+
+def policy_grants() -> set[tuple[str, str, str]]:
+    """(table, role, command) of every policy the schema should have."""
+    grants = {(t, r, "ALL") for t in CORE_TABLES
+              for r in ("cadcam_app", "cadcam_admin", "cadcam_owner")}
+    grants |= {(t, "cadcam_readonly", "SELECT") for t in CORE_TABLES}
+    grants |= {(t, "cadcam_worker", c) for t in ("models", "jobs") for c in ("SELECT", "UPDATE")}
+    return grants
+
+
+def test_core_policies_are_exactly_the_designed_ones(db):
+    found = db.execute(
+        "SELECT tablename, unnest(roles)::text, cmd FROM pg_policies"
+        " WHERE schemaname = 'public' AND tablename = ANY(%s)", (CORE_TABLES,)).fetchall()
+    assert sorted(found) == sorted(policy_grants())
+
+
+@pytest.mark.parametrize("role", PROJECT_ROLES)
+def test_no_project_role_bypasses_row_security(db, role):
+    assert scalar(db, "SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = %s",
+                  (role,)) is False
