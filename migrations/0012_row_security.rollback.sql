@@ -40,6 +40,12 @@ DROP POLICY pol_jobs_owner ON jobs;
 ALTER TABLE jobs NO FORCE ROW LEVEL SECURITY;
 ALTER TABLE jobs DISABLE ROW LEVEL SECURITY;
 REVOKE ALL ON users, sessions, licenses, models, jobs FROM cadcam_admin;
+REVOKE UPDATE (
+    email, phone, password_hash, status, locale, timezone, tax_no,
+    company_name, tax_office, email_verified_at, phone_verified_at,
+    last_login_at, metadata, deleted_at
+) ON users FROM cadcam_app;
+GRANT INSERT, UPDATE ON users TO cadcam_app;
 REVOKE EXECUTE ON FUNCTION
 is_valid_tckn(text), is_valid_vkn(text), is_valid_timezone(text)
 FROM cadcam_admin;

@@ -139,11 +139,12 @@ COMMENT ON FUNCTION set_updated_at() IS
 -- -----------------------------------------------------------------------------
 -- The application names the user it acts for at the start of each
 -- transaction: SET LOCAL app.user_id = '42' (or set_config('app.user_id',
--- '42', true)). Policies compare rows with this value. Anything but 1 to 18
--- digits, including a missing or reset setting (''), is NULL, and NULL
--- matches no row: without an acting user the application sees nothing and
--- no error tells it why. 18 digits always fit a bigint, so the cast cannot
--- fail. Policies call it as (SELECT app_user_id()): an init plan, evaluated
+-- '42', true)). Policies compare rows with this value. Anything but a
+-- positive number of 1 to 18 digits without a leading zero, including a
+-- missing or reset setting (''), is NULL, and NULL matches no row: without
+-- an acting user the application sees nothing and no error tells it why.
+-- One spelling per id ('007' is not 7). 18 digits always fit a bigint, so
+-- the cast cannot fail. Policies call it as (SELECT app_user_id()): an init plan, evaluated
 -- once per statement instead of once per row.
 CREATE FUNCTION app_user_id()
 RETURNS bigint
@@ -151,12 +152,12 @@ LANGUAGE sql
 STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 RETURN CASE
-    WHEN current_setting('app.user_id', TRUE) ~ '^[0-9]{1,18}$'
+    WHEN current_setting('app.user_id', TRUE) ~ '^[1-9][0-9]{0,17}$'
         THEN current_setting('app.user_id', TRUE)::bigint
 END;
 
 COMMENT ON FUNCTION app_user_id() IS
-'The acting user of this transaction, from the setting app.user_id (SET LOCAL app.user_id = ''42''); NULL when the setting is missing, empty or not 1 to 18 digits, so that row-level security fails closed.';
+'The acting user of this transaction, from the setting app.user_id (SET LOCAL app.user_id = ''42''); NULL when the setting is missing, empty or not a positive number of 1 to 18 digits without a leading zero, so that row-level security fails closed.';
 
 -- -----------------------------------------------------------------------------
 -- Owner and privileges (see 05_roles.sql)

@@ -123,7 +123,16 @@ COMMENT ON COLUMN users.deleted_at IS
 -- -----------------------------------------------------------------------------
 ALTER TABLE users OWNER TO cadcam_owner;
 -- No DELETE: accounts are soft-deleted (status deleted, deleted_at).
-GRANT SELECT, INSERT, UPDATE ON users TO cadcam_app, cadcam_admin;
+-- The application makes accounts through register_user() only, so that it
+-- cannot pick an id, a role or a status; it may change what a user changes
+-- about themselves, never their role (an operator's decision) or the keys
+-- and times the database keeps.
+GRANT SELECT, INSERT, UPDATE ON users TO cadcam_admin;
+GRANT SELECT, UPDATE (
+    email, phone, password_hash, status, locale, timezone, tax_no,
+    company_name, tax_office, email_verified_at, phone_verified_at,
+    last_login_at, metadata, deleted_at
+) ON users TO cadcam_app;
 -- Analysts read every column but the password hash. A column added later is
 -- not readable until it is granted here too: secrets stay closed by default.
 GRANT SELECT (

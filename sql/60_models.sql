@@ -42,7 +42,11 @@ CREATE TABLE models (
     CONSTRAINT pk_models PRIMARY KEY (id),
     CONSTRAINT fk_models_user_id FOREIGN KEY (user_id)
     REFERENCES users (id) ON DELETE RESTRICT,
-    -- Target of fk_models_parent_model_id; id alone is already unique.
+    -- Targets of fk_jobs_model_id and fk_models_parent_model_id; id alone
+    -- is already unique, but a key that includes user_id makes a reference
+    -- from another user's row impossible (foreign keys ignore row-level
+    -- security).
+    CONSTRAINT uq_models_id_user_id UNIQUE (id, user_id),
     CONSTRAINT uq_models_id_user_id_version UNIQUE (id, user_id, version),
     CONSTRAINT fk_models_parent_model_id FOREIGN KEY (
         parent_model_id, user_id, parent_version

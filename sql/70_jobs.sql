@@ -30,8 +30,11 @@ CREATE TABLE jobs (
     CONSTRAINT pk_jobs PRIMARY KEY (id),
     CONSTRAINT fk_jobs_user_id FOREIGN KEY (user_id)
     REFERENCES users (id) ON DELETE RESTRICT,
-    CONSTRAINT fk_jobs_model_id FOREIGN KEY (model_id)
-    REFERENCES models (id) ON DELETE RESTRICT,
+    -- A job's model belongs to the job's user: the key includes user_id, so
+    -- no job can point at another user's model (foreign keys ignore
+    -- row-level security). No check when model_id is NULL (MATCH SIMPLE).
+    CONSTRAINT fk_jobs_model_id FOREIGN KEY (model_id, user_id)
+    REFERENCES models (id, user_id) ON DELETE RESTRICT,
     CONSTRAINT uq_jobs_idempotency_key UNIQUE (idempotency_key),
     CONSTRAINT uq_jobs_celery_task_id UNIQUE (celery_task_id),
 
@@ -82,7 +85,7 @@ CREATE TABLE jobs (
 WITH (fillfactor = 70);
 
 CREATE INDEX idx_jobs_user_id ON jobs (user_id);
-CREATE INDEX idx_jobs_model_id ON jobs (model_id);
+CREATE INDEX idx_jobs_model_id_user_id ON jobs (model_id, user_id);
 CREATE INDEX idx_jobs_type ON jobs (type);
 -- The queue and the dashboard: "jobs in status X, oldest first".
 CREATE INDEX idx_jobs_status_created_at ON jobs (status, created_at);
@@ -100,7 +103,7 @@ COMMENT ON TABLE jobs IS
 COMMENT ON COLUMN jobs.id IS 'Surrogate key.';
 COMMENT ON COLUMN jobs.user_id IS 'The user who asked for the job.';
 COMMENT ON COLUMN jobs.model_id IS
-'The model the job works on; NULL for jobs that create a model from scratch.';
+'The model the job works on, one of the same user''s models; NULL for jobs that create a model from scratch.';
 COMMENT ON COLUMN jobs.type IS 'Kind of work; see type job_type.';
 COMMENT ON COLUMN jobs.status IS
 'Job life cycle; see type job_status. Checked against started_at, finished_at and progress.';

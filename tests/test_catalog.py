@@ -165,7 +165,7 @@ ORIGIN_INDEXES = {
 # key columns, predicate, unique).
 OTHER_INDEXES = {
     "idx_sessions_expires_at": ("sessions", "btree", ["expires_at"], None, False),
-    "idx_jobs_model_id": ("jobs", "btree", ["model_id"], None, False),
+    "idx_jobs_model_id_user_id": ("jobs", "btree", ["model_id", "user_id"], None, False),
     "gin_licenses_features": ("licenses", "gin", ["features"], None, False),
     "gin_models_metrics": ("models", "gin", ["metrics"], "metrics IS NOT NULL", False),
     "ex_licenses_active_overlap": (
@@ -183,6 +183,7 @@ OTHER_INDEXES = {
     "uq_models_storage_key": ("models", "btree", ["storage_key"], None, True),
     "uq_models_parent_model_id_user_id_parent_version": (
         "models", "btree", ["parent_model_id", "user_id", "parent_version"], None, True),
+    "uq_models_id_user_id": ("models", "btree", ["id", "user_id"], None, True),
     "uq_models_id_user_id_version": (
         "models", "btree", ["id", "user_id", "version"], None, True),
     "uq_jobs_idempotency_key": ("jobs", "btree", ["idempotency_key"], None, True),
@@ -208,8 +209,10 @@ FOREIGN_KEYS = {
         "REFERENCES models(id, user_id, version) ON DELETE RESTRICT"),
     "fk_jobs_user_id": ("jobs", ["user_id"],
                         "FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE RESTRICT"),
-    "fk_jobs_model_id": ("jobs", ["model_id"],
-                         "FOREIGN KEY (model_id) REFERENCES models(id) ON DELETE RESTRICT"),
+    # Issue 5: a job's model belongs to the job's user.
+    "fk_jobs_model_id": ("jobs", ["model_id", "user_id"],
+                         "FOREIGN KEY (model_id, user_id) REFERENCES models(id, user_id)"
+                         " ON DELETE RESTRICT"),
 }
 
 # CHECK constraints: name -> (table, definition as pg_get_constraintdef prints it).

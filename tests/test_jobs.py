@@ -267,6 +267,21 @@ def test_job_of_an_existing_model_accepted(db):
     assert job_row(db, rows.job(db, owner, model_id=model_id))["model_id"] == model_id
 
 
+def test_another_users_model_rejected(db):
+    """The key includes user_id: a job's model belongs to the job's user."""
+    model_id = rows.model(db, rows.user(db))
+    with rows.violates("fk_jobs_model_id") as info:
+        rows.job(db, rows.user(db), model_id=model_id)
+    assert info.value.sqlstate == "23503"
+
+
+def test_moving_a_job_to_another_user_keeps_its_model_rule(db):
+    owner, other = rows.user(db), rows.user(db)
+    job_id = rows.job(db, owner, model_id=rows.model(db, owner))
+    with rows.violates("fk_jobs_model_id"):
+        db.execute("UPDATE jobs SET user_id = %s WHERE id = %s", (other, job_id))
+
+
 def test_unknown_model_rejected(db):
     with rows.violates("fk_jobs_model_id") as info:
         rows.job(db, model_id=987654321)

@@ -276,8 +276,9 @@ def test_deleting_an_owner_with_models_refused(db):
 
 
 def test_deleting_a_model_referenced_by_a_job_refused(db):
-    model_id = rows.model(db)
-    rows.job(db, model_id=model_id)
+    owner = rows.user(db)
+    model_id = rows.model(db, owner)
+    rows.job(db, owner, model_id=model_id)
     with rows.violates("fk_jobs_model_id") as info:
         db.execute("DELETE FROM models WHERE id = %s", (model_id,))
     assert info.value.sqlstate == "23503"

@@ -164,7 +164,7 @@ INSERT = {
 
 
 @pytest.mark.parametrize("returning", ["", " RETURNING id"], ids=["plain", "returning"])
-@pytest.mark.parametrize("name", CORE_TABLES)
+@pytest.mark.parametrize("name", OWNED)
 def test_app_cannot_insert_row_owned_by_other_user(db, a, b, name, returning):
     with rls_violation(name), acting(db, a["users"]):
         db.execute(INSERT[name] + returning, {"user": b["users"]})
@@ -192,12 +192,48 @@ def test_app_cannot_move_own_row_to_other_user(db, a, b, name, statement):
     assert value(db, name, "user_id", a[name]) == a["users"]
 
 
-def test_app_cannot_give_own_account_a_new_id(db, a, b):
-    with rls_violation("users"), acting(db, a["users"]):
-        db.execute("UPDATE users SET id = DEFAULT WHERE id = %s", (a["users"],))
-    with pytest.raises(psycopg.errors.GeneratedAlways), acting(db, a["users"]):
-        db.execute("UPDATE users SET id = %s WHERE id = %s", (b["users"], a["users"]))
-    assert value(db, "users", "email", a["users"]) is not None
+@pytest.mark.parametrize("statement", [
+    INSERT["users"],
+    INSERT["users"] + " RETURNING id",
+    # Acting for an id nobody has yet, with the id, role and status it likes.
+    "INSERT INTO users (id, email, role, status) OVERRIDING SYSTEM VALUE"
+    " VALUES (%(next)s, 'sahte@example.com.tr', 'admin', 'active')",
+], ids=["plain", "returning", "chosen id and role"])
+def test_app_makes_accounts_only_through_register_user(db, a, statement):
+    next_id = a["users"] + 1000
+    before = scalar(db, "SELECT count(*) FROM users")
+    with denied("table users"), acting(db, next_id):
+        db.execute(statement, {"next": next_id})
+    assert scalar(db, "SELECT count(*) FROM users") == before
+
+
+@pytest.mark.parametrize("column", ["id", "role", "created_at", "updated_at"])
+def test_app_cannot_change_its_accounts_id_role_or_times(db, a, column):
+    with denied("table users"), acting(db, a["users"]):
+        run(db, f"UPDATE {{}} SET {column} = DEFAULT WHERE id = %(row)s", "users",
+            params={"row": a["users"]})
+    assert value(db, "users", "role", a["users"]) == "engineer"
+
+
+def test_app_changes_its_accounts_status_and_profile(db, a):
+    with acting(db, a["users"]):
+        cur = db.execute("UPDATE users SET status = 'active', email_verified_at = now(),"
+                         " company_name = 'Kalıp A.Ş.' WHERE id = %s", (a["users"],))
+        assert cur.rowcount == 1
+    assert value(db, "users", "status", a["users"]) == "active"
+
+
+@pytest.mark.parametrize("statement", [
+    "INSERT INTO jobs (user_id, model_id, type) VALUES (%(a)s, %(model)s, 'cam_toolpath')",
+    "UPDATE jobs SET model_id = %(model)s WHERE id = %(job)s",
+], ids=["insert", "update"])
+def test_app_cannot_point_a_job_at_another_users_model(db, a, b, statement):
+    """Foreign keys ignore row-level security: the key of jobs includes user_id."""
+    with rows.violates("fk_jobs_model_id"), acting(db, a["users"]):
+        db.execute(statement, {"a": a["users"], "model": b["models"], "job": a["jobs"]})
+    assert scalar(db, "SELECT count(*) FROM jobs WHERE model_id = %s", (b["models"],)) == \
+        scalar(db, "SELECT count(*) FROM jobs WHERE model_id = %s AND user_id = %s",
+               (b["models"], b["users"]))
 
 
 def test_app_upsert_cannot_take_over_other_users_session(db, a, b):
@@ -291,8 +327,9 @@ def test_acting_user_of_a_rolled_back_transaction_is_gone(db, a):
     ("", None),
     ("1", 1),
     ("42", 42),
-    ("007", 7),
-    ("0", 0),
+    ("10", 10),
+    ("007", None),  # one spelling per id
+    ("0", None),
     ("9" * 18, int("9" * 18)),
     ("1" + "0" * 18, None),
     ("9" * 19, None),
