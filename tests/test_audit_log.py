@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import psycopg
@@ -26,7 +25,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from tests import rows
-from tests.test_privileges import as_session_user, denied
+from tests.test_privileges import acting, as_session_user, denied, scalar
 
 CORE_TABLES = ["users", "sessions", "licenses", "models", "jobs"]
 BUILDERS = {"users": rows.user, "sessions": rows.session, "licenses": rows.license,
@@ -41,18 +40,6 @@ AUDIT_RELATIONS = ["audit_log", "audit_log_default", "this_month"]
 
 # ----------------------------------------------------------------------------- helpers
 
-@contextmanager
-def acting(db: psycopg.Connection, role: str, user_id: int | None = None):
-    """One transaction as `role` (SET LOCAL ROLE), acting for user_id when given."""
-    with db.transaction():
-        db.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
-        if user_id is not None:
-            db.execute("SELECT set_config('app.user_id', %s, true)", (str(user_id),))
-        yield db
-
-
-def scalar(db: psycopg.Connection, query, params=None):
-    return db.execute(query, params).fetchone()[0]
 
 
 def marker(db: psycopg.Connection) -> int:

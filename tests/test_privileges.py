@@ -86,12 +86,19 @@ def as_role(db: psycopg.Connection, role: str):
 
 
 @contextmanager
-def as_app(db: psycopg.Connection, user_id: int):
-    """One transaction as cadcam_app acting for user_id (SET LOCAL app.user_id)."""
+def acting(db: psycopg.Connection, role: str, user_id: int | None = None):
+    """One transaction as `role` (SET LOCAL ROLE), acting for user_id when given
+    (SET LOCAL app.user_id), as the application runs its transactions."""
     with db.transaction():
-        db.execute("SET LOCAL ROLE cadcam_app")
-        db.execute("SELECT set_config('app.user_id', %s, true)", (str(user_id),))
+        db.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+        if user_id is not None:
+            db.execute("SELECT set_config('app.user_id', %s, true)", (str(user_id),))
         yield db
+
+
+def as_app(db: psycopg.Connection, user_id: int):
+    """One transaction as cadcam_app acting for user_id."""
+    return acting(db, "cadcam_app", user_id)
 
 
 @contextmanager

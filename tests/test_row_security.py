@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import psycopg
@@ -20,6 +19,7 @@ import pytest
 from psycopg import sql
 
 from tests import rows
+from tests import test_privileges as privileges
 from tests.test_privileges import CORE_TABLES, as_role, as_session_user, denied, run, scalar
 
 PROJECT_ROLES = ["cadcam_owner", "cadcam_app", "cadcam_worker", "cadcam_readonly",
@@ -43,14 +43,9 @@ def rls_violation(name: str, using: bool = False):
     return denied(re.escape(f'new row violates row-level security policy{kind} for table "{name}"'))
 
 
-@contextmanager
 def acting(db: psycopg.Connection, user_id, role: str = "cadcam_app"):
     """One transaction as `role` acting for user_id (None: no acting user), as the app runs."""
-    with db.transaction():
-        db.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
-        if user_id is not None:
-            db.execute(sql.SQL("SET LOCAL app.user_id = {}").format(sql.Literal(str(user_id))))
-        yield db
+    return privileges.acting(db, role, user_id)
 
 
 def ids(db: psycopg.Connection, name: str) -> list[int]:

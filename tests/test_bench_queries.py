@@ -1,0 +1,155 @@
+"""The benchmark's query catalog (bench/queries) on generated data.
+
+The data generator fills one database at a moderate scale, once for the
+module; each catalog query's plan, custom and generic, must use its intended
+index and read no table whole. The generator's promises that the workloads
+rely on are checked too.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import psycopg
+import pytest
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from bench import catalog
+from bench.generate import Generator, Plan, bind, bulk_load
+from runner.config import SUPERUSER
+
+# 2,000 users, 20,000 sessions, 6,000 models, 40,000 jobs: loads in seconds,
+# and large enough that a sequential scan is the planner's choice only when
+# no index serves the query.
+SCALE = 0.02
+TABLES = {"users", "sessions", "licenses", "models", "jobs"}
+QUERIES = catalog.load()
+
+
+@pytest.fixture(scope="module")
+def loaded(pg_server, migrated_proc):
+    """(connection, plan) of a clone of the migrated template filled by the generator."""
+    name = f"bench_catalog_{os.getpid()}"
+    janitor = DatabaseJanitor(user=SUPERUSER, host="127.0.0.1", port=pg_server.port,
+                              dbname=name, template_dbname=migrated_proc.template_dbname)
+    with janitor:
+        url = pg_server.url(name)
+        generator = Generator(url, Plan.at(SCALE))
+        generator.grow(1.0)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM (ANALYZE)")  # the test server runs no autovacuum
+            yield conn, generator.plan
+
+
+def variables(plan: Plan) -> dict[str, int]:
+    return {"sessions": plan.sessions, "users": plan.users, "running": plan.running}
+
+
+@pytest.mark.parametrize("generic", [False, True], ids=["custom", "generic"])
+@pytest.mark.parametrize("query", QUERIES, ids=[q.name for q in QUERIES])
+def test_catalog_query_uses_its_index(loaded, query, generic):
+    conn, plan = loaded
+    values = query.sample(variables(plan), random.Random(query.name))
+    check = catalog.check(conn, query, values, generic)
+    assert check.problems(TABLES) == []
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=[q.name for q in QUERIES])
+def test_catalog_query_runs(loaded, query):
+    conn, plan = loaded
+    values = query.sample(variables(plan), random.Random(query.name))
+    with conn.transaction(force_rollback=True):  # the claim and the progress update write
+        conn.execute(bind(query.statement, values, conn))
+
+
+def test_every_catalog_query_says_what_issues_it():
+    for query in QUERIES:
+        text = (catalog.QUERIES_DIR / f"{query.name}.sql").read_text()
+        assert "Issued by:" in text, f"{query.name}: say which platform feature issues it"
+
+
+def test_pgbench_script_sets_parameters_before_the_statement():
+    query = next(q for q in QUERIES if q.name == "01_session_lookup")
+    script = query.pgbench_script().splitlines()
+    assert script[0] == r"\set session_no random(1, :sessions)"
+    assert script[-1].endswith(";") and not any(line.startswith("--") for line in script)
+
+
+def test_generator_makes_the_planned_rows(loaded):
+    conn, plan = loaded
+    counts = dict(conn.execute(
+        "SELECT 'users', count(*) FROM users UNION ALL SELECT 'sessions', count(*) FROM sessions"
+        " UNION ALL SELECT 'jobs', count(*) FROM jobs").fetchall())
+    assert counts == {"users": plan.users, "sessions": plan.sessions,
+                      "jobs": plan.live + plan.history}
+    live = dict(conn.execute(
+        "SELECT status::text, count(*) FROM jobs WHERE status IN ('pending', 'queued', 'running')"
+        " GROUP BY status").fetchall())
+    assert live == {"running": plan.running, "queued": plan.queued, "pending": plan.pending}
+
+
+def test_running_jobs_are_the_first_ids(loaded):
+    """The progress workload updates jobs 1 to plan.running."""
+    conn, plan = loaded
+    assert conn.execute("SELECT min(id), max(id) FROM jobs WHERE status = 'running'"
+                        ).fetchone() == (1, plan.running)
+
+
+def test_session_n_has_the_digest_of_its_token(loaded):
+    """The lookup workload finds session n by the digest of 'refresh-token-<n>'."""
+    conn, plan = loaded
+    found = conn.execute(
+        "SELECT id FROM sessions WHERE refresh_token_hash = sha256(convert_to(%s, 'UTF8'))",
+        (f"refresh-token-{plan.sessions}",)).fetchone()
+    assert found == (plan.sessions,)
+
+
+def test_lineages_are_lines_of_one_owner(loaded):
+    conn, _ = loaded
+    lengths = dict(conn.execute(
+        "SELECT max(version), count(*) FROM models GROUP BY (id - 1) / 5"
+        " HAVING count(*) <> max(version) OR count(DISTINCT user_id) <> 1").fetchall())
+    assert lengths == {}
+    assert conn.execute("SELECT max(version) FROM models").fetchone()[0] == 5
+
+
+def test_tax_numbers_are_tckn_and_vkn(loaded):
+    conn, _ = loaded
+    kinds = dict(conn.execute(
+        "SELECT length(tax_no), count(*) FROM users WHERE tax_no IS NOT NULL GROUP BY 1"
+    ).fetchall())
+    assert set(kinds) == {10, 11}
+    assert conn.execute("SELECT count(*) FROM users WHERE phone !~ '^\\+905'").fetchone()[0] == 0
+
+
+def test_claim_takes_the_most_urgent_oldest_queued_job(loaded):
+    conn, _ = loaded
+    claim = next(q for q in QUERIES if q.name == "05_claim_next_job")
+    with conn.transaction(force_rollback=True):
+        expected = conn.execute(
+            "SELECT id FROM jobs WHERE status = 'queued' ORDER BY priority, created_at LIMIT 1"
+        ).fetchone()[0]
+        claimed = conn.execute(claim.statement).fetchone()[0]
+        row = conn.execute("SELECT status::text, started_at = now() FROM jobs WHERE id = %s",
+                           (claimed,)).fetchone()
+    assert (claimed, row) == (expected, ("running", True))
+
+
+def test_bulk_load_switches_audit_triggers_off_and_on_again(db):
+    db.execute("CREATE FUNCTION audit_stub() RETURNS trigger LANGUAGE plpgsql"
+               " SET search_path = pg_catalog AS 'BEGIN RETURN NULL; END'")
+    db.execute("CREATE TRIGGER trg_jobs_audit AFTER UPDATE ON jobs"
+               " FOR EACH ROW EXECUTE FUNCTION audit_stub()")
+    state = "SELECT tgenabled FROM pg_trigger WHERE tgname = 'trg_jobs_audit'"
+    with pytest.raises(RuntimeError), bulk_load(db) as switched_off:
+        assert switched_off == ["trg_jobs_audit"]
+        assert db.execute(state).fetchone()[0] == "D"
+        raise RuntimeError("a failed load")
+    assert db.execute(state).fetchone()[0] == "O"
+
+
+def test_bind_replaces_parameters_but_not_casts(db):
+    assert bind("SELECT :n::text || :s", {"n": 7, "s": "x"}, db) == "SELECT 7::text || 'x'"
+    with pytest.raises(KeyError, match=":missing"):
+        bind("SELECT :missing", {}, db)
