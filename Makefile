@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help migrate test lint fix manifest docs psql db-stop clean
+.PHONY: help migrate test lint fix manifest docs psql db-stop clean bench
 
 help:
 	@echo "make migrate   apply every migration (embedded PostgreSQL 17 unless DATABASE_URL is set)"
@@ -15,6 +15,7 @@ help:
 	@echo "make fix       sqlfluff fix sql/ and the migrations that have not landed"
 	@echo "make manifest  add new migration files to migrations/manifest.sha256"
 	@echo "make docs      regenerate docs/schema.md from the migrations (commit the result)"
+	@echo "make bench     benchmark workloads at scale SCALE (default 1), report in bench/out/"
 	@echo "make psql      psql on the database make migrate uses"
 	@echo "make db-stop   stop the embedded PostgreSQL"
 	@echo "make clean     stop the server, delete its data, .venv and caches"
@@ -30,7 +31,7 @@ migrate: $(STAMP)
 	$(BIN)/python -m runner migrate
 
 lint: $(STAMP)
-	$(BIN)/sqlfluff lint sql/ migrations/
+	$(BIN)/sqlfluff lint sql/ migrations/ bench/
 	$(BIN)/python -m runner.lint
 
 # Landed migrations (listed in migrations/manifest.sha256) are never rewritten.
@@ -43,6 +44,17 @@ manifest: $(STAMP)
 # Built in a scratch database (DATABASE_URL's server, else the embedded one).
 docs: $(STAMP)
 	$(BIN)/python -m runner docs
+
+# A scratch server of its own, deleted afterwards; SCALE=0.05 for a quick run.
+SCALE ?= 1
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	@touch $@
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench --scale $(SCALE)
 
 test: lint
 	$(BIN)/python -m pytest

@@ -23,7 +23,8 @@ Rules, each with a stable id:
                                    a table that holds a user's rows (users,
                                    or any table with a user_id column) has
                                    row-level security enabled and forced, and
-                                   an audit trigger (audit_row_change)
+                                   audit triggers (audit_row_change) on
+                                   insert, update and delete
 """
 
 from __future__ import annotations
@@ -178,7 +179,8 @@ ORDER BY i.relname
 # Finds the user-written triggers of the project tables (not the internal
 # triggers behind foreign keys, not the clones on partitions).
 TRIGGERS_SQL = "WITH" + _PROJECT_TABLES + """
-SELECT tg.tgname AS name, t.relname AS table_name, tg.tgfoid::regproc::text AS function
+SELECT tg.tgname AS name, t.relname AS table_name, tg.tgfoid::regproc::text AS function,
+       tg.tgtype & 28 AS events  -- 4 INSERT, 8 DELETE, 16 UPDATE
 FROM project_tables AS t
 JOIN pg_trigger AS tg ON tg.tgrelid = t.oid
 WHERE NOT tg.tgisinternal AND tg.tgparentid = 0
@@ -552,13 +554,20 @@ def row_security(cat: Catalog) -> Iterator[Violation]:
                 "FORCE ROW LEVEL SECURITY; with policies as in sql/30_users.sql")
 
 
+_ALL_EVENTS = 4 | 8 | 16  # INSERT, DELETE, UPDATE in pg_trigger.tgtype
+
+
 def audited(cat: Catalog) -> Iterator[Violation]:
-    """Every change to a user's rows reaches the audit log."""
+    """Every insert, update and delete of a user's rows reaches the audit log."""
     for t in _user_tables(cat):
-        if not any(tg.table_name == t.name and tg.function == "audit_row_change"
-                   for tg in cat.triggers):
+        events = 0
+        for tg in cat.triggers:
+            if tg.table_name == t.name and tg.function == "audit_row_change":
+                events |= tg.events
+        if events != _ALL_EVENTS:
             yield _violation(
-                f"table {t.name}", "table-audited", "holds a user's rows without an audit trigger",
+                f"table {t.name}", "table-audited",
+                "holds a user's rows without audit triggers on insert, update and delete",
                 f"CREATE TRIGGER trg_{t.name}_audit AFTER INSERT OR UPDATE OR DELETE ON {t.name} "
                 "FOR EACH ROW EXECUTE FUNCTION audit_row_change('{<secret columns>}', "
                 "'{updated_at}')")

@@ -15,6 +15,7 @@ row before and after), never from the trigger's code.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -526,6 +527,44 @@ def test_quiet_change_then_status_change_records_only_the_status_update(db):
     assert "progress" not in entry["new_values"]
 
 
+# The UPDATE triggers of sessions and jobs skip quiet-only updates with a WHEN
+# clause that lists the other columns. A column added later and left out of
+# it would go unaudited when it alone changes: the list must be the table's
+# columns but the quiet ones, on both sides.
+QUIET = {"sessions": {"last_used_at"}, "jobs": {"updated_at", "progress", "metrics"}}
+
+
+@pytest.mark.parametrize("table", list(QUIET))
+def test_update_trigger_when_clause_compares_every_column_but_the_quiet_ones(db, table):
+    definition = scalar(db, "SELECT pg_get_triggerdef(oid) FROM pg_trigger"
+                            " WHERE tgname = %s", (f"trg_{table}_audit_update",))
+    when = definition[definition.index(" WHEN "):definition.index(" EXECUTE FUNCTION ")]
+    columns = {c for (c,) in db.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+        " AND NOT attisdropped", (table,))}
+    expected = columns - QUIET[table]
+    assert set(re.findall(r"\bold\.(\w+)", when)) == expected
+    assert set(re.findall(r"\bnew\.(\w+)", when)) == expected
+    assert "IS DISTINCT FROM" in when
+
+
+@pytest.mark.parametrize(("table", "column"), [
+    ("jobs", "status"), ("jobs", "error_message"), ("jobs", "input_params"),
+    ("sessions", "revoked_at"), ("sessions", "user_agent"),
+])
+def test_a_non_quiet_column_alone_still_writes_an_entry(db, table, column):
+    row_id = running_job(db) if table == "jobs" else rows.session(db)
+    value = {"status": "queued", "error_message": "Tekrar denenecek",
+             "input_params": '{"tool": "T2"}', "revoked_at": "now",
+             "user_agent": "FreeCAD/1.1"}[column]
+    if (table, column) == ("jobs", "status"):
+        db.execute("UPDATE jobs SET started_at = NULL, status = 'pending' WHERE id = %s",
+                   (row_id,))
+    mark = marker(db)
+    db.execute(f"UPDATE {table} SET {column} = %s WHERE id = %s", (value, row_id))
+    assert column in only_entry(db, mark)["new_values"]
+
+
 NO_OP = {"users": "email", "sessions": "user_id", "licenses": "user_id", "models": "user_id",
          "jobs": "user_id"}
 
@@ -643,16 +682,27 @@ def test_trigger_function_is_security_definer_with_pinned_search_path(db):
     assert public_exec is False
 
 
-def test_every_core_table_has_its_audit_trigger(db):
+def test_every_core_table_has_its_audit_triggers(db):
+    """Enabled, row-level, AFTER, and between them INSERT, UPDATE and DELETE;
+    sessions and jobs audit updates through a trigger of their own (WHEN)."""
     found = db.execute(
         "SELECT c.relname, t.tgname, t.tgenabled, pg_get_triggerdef(t.oid)"
         " FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
-        " WHERE t.tgfoid = 'public.audit_row_change()'::regprocedure ORDER BY c.relname").fetchall()
-    assert [(table, name, enabled) for table, name, enabled, _ in found] == [
-        (t, f"trg_{t}_audit", "O") for t in sorted(CORE_TABLES)]
-    for _, _, _, definition in found:
-        assert "AFTER INSERT OR DELETE OR UPDATE" in definition
+        " WHERE t.tgfoid = 'public.audit_row_change()'::regprocedure"
+        " ORDER BY c.relname, t.tgname").fetchall()
+    expected = []
+    for t in sorted(CORE_TABLES):
+        expected.append((t, f"trg_{t}_audit", "O"))
+        if t in QUIET:
+            expected.append((t, f"trg_{t}_audit_update", "O"))
+    assert [(table, name, enabled) for table, name, enabled, _ in found] == expected
+    for table, name, _, definition in found:
         assert "FOR EACH ROW" in definition
+        if table in QUIET:
+            event = "AFTER UPDATE" if name.endswith("_update") else "AFTER INSERT OR DELETE ON"
+        else:
+            event = "AFTER INSERT OR DELETE OR UPDATE"
+        assert event in definition, definition
 
 
 @pytest.fixture

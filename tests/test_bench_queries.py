@@ -137,13 +137,15 @@ def test_claim_takes_the_most_urgent_oldest_queued_job(loaded):
 
 
 def test_bulk_load_switches_audit_triggers_off_and_on_again(db):
-    db.execute("CREATE FUNCTION audit_stub() RETURNS trigger LANGUAGE plpgsql"
-               " SET search_path = pg_catalog AS 'BEGIN RETURN NULL; END'")
-    db.execute("CREATE TRIGGER trg_jobs_audit AFTER UPDATE ON jobs"
-               " FOR EACH ROW EXECUTE FUNCTION audit_stub()")
+    exists = "SELECT count(*) FROM pg_trigger WHERE tgname = 'trg_jobs_audit'"
+    if not db.execute(exists).fetchone()[0]:  # a schema before the audit log: a stand-in
+        db.execute("CREATE FUNCTION audit_stub() RETURNS trigger LANGUAGE plpgsql"
+                   " SET search_path = pg_catalog AS 'BEGIN RETURN NULL; END'")
+        db.execute("CREATE TRIGGER trg_jobs_audit AFTER UPDATE ON jobs"
+                   " FOR EACH ROW EXECUTE FUNCTION audit_stub()")
     state = "SELECT tgenabled FROM pg_trigger WHERE tgname = 'trg_jobs_audit'"
     with pytest.raises(RuntimeError), bulk_load(db) as switched_off:
-        assert switched_off == ["trg_jobs_audit"]
+        assert "trg_jobs_audit" in switched_off
         assert db.execute(state).fetchone()[0] == "D"
         raise RuntimeError("a failed load")
     assert db.execute(state).fetchone()[0] == "O"

@@ -450,6 +450,7 @@ def test_a_table_added_later_is_held_to_the_same_rules(db):
     ("DROP TRIGGER trg_widgets_audit ON widgets", "table-audited"),
     ("ALTER TABLE users NO FORCE ROW LEVEL SECURITY", "table-row-security"),
     ("DROP TRIGGER trg_jobs_audit ON jobs", "table-audited"),
+    ("DROP TRIGGER trg_jobs_audit_update ON jobs", "table-audited"),
 ])
 def test_a_users_rows_stay_behind_row_security_and_audit(db, ddl, rule):
     db.execute(WIDGETS)

@@ -1,0 +1,137 @@
+"""The query catalog (bench/queries/*.sql): reading it, turning it into pgbench
+scripts, and checking each query's plan.
+
+A catalog file is one statement with pgbench-style :name parameters, after a
+header of comments: the first line names the query, `-- Index: a, b` lists
+the indexes its plan must use (`a | b`: either of them), and each `-- pgbench: \\set ...` line is a
+pgbench meta-command that picks a parameter (random(lo, hi), where lo and hi
+are numbers or :variables given to pgbench with -D).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+
+from bench.generate import PARAMETER, bind
+
+QUERIES_DIR = Path(__file__).resolve().parent / "queries"
+SET_LINE = re.compile(r"\\set (\w+) random\((\S+), (\S+)\)$")
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    title: str
+    indexes: tuple[tuple[str, ...], ...]  # each group: any one of these indexes
+    sets: tuple[str, ...]  # pgbench \set meta-commands
+    statement: str  # the SQL, comment lines removed
+
+    def pgbench_script(self) -> str:
+        return "\n".join([*self.sets, self.statement]) + "\n"
+
+    def sample(self, variables: dict[str, int], rng: random.Random) -> dict[str, int]:
+        """Values for the :parameters, drawn as the pgbench \\set lines would."""
+        def number(token: str) -> int:
+            return int(variables[token[1:]]) if token.startswith(":") else int(token)
+
+        values = {}
+        for line in self.sets:
+            match = SET_LINE.fullmatch(line)
+            if not match:
+                raise ValueError(f"{self.name}: only '\\set NAME random(LO, HI)' is understood,"
+                                 f" not {line!r}")
+            name, lo, hi = match.groups()
+            values[name] = rng.randint(number(lo), number(hi))
+        return values
+
+
+def parse(path: Path) -> Query:
+    lines = path.read_text().splitlines()
+    header = [line[3:].strip() for line in lines if line.startswith("-- ")]
+    field = {key: [h.split(":", 1)[1].strip() for h in header if h.startswith(key + ":")]
+             for key in ("Index", "pgbench")}
+    if not field["Index"]:
+        raise ValueError(f"{path.name}: add a '-- Index: <index name>' line to its header")
+    statement = "\n".join(line for line in lines if not line.lstrip().startswith("--")).strip()
+    return Query(
+        name=path.stem, title=header[0].rstrip("."),
+        indexes=tuple(tuple(alt.strip() for alt in group.split("|"))
+                      for group in field["Index"][0].split(",")),
+        sets=tuple(field["pgbench"]), statement=statement,
+    )
+
+
+def load(directory: Path = QUERIES_DIR) -> list[Query]:
+    return [parse(path) for path in sorted(directory.glob("*.sql"))]
+
+
+# -- plans ---------------------------------------------------------------------------
+def nodes(plan: dict) -> Iterator[dict]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from nodes(child)
+
+
+def explain(conn: psycopg.Connection, query: Query, values: dict, generic: bool) -> dict:
+    """The plan (EXPLAIN, FORMAT JSON; nothing is executed) with these parameter values:
+    as literals (a custom plan), or as $n parameters under force_generic_plan (the
+    plan a prepared statement settles on, as with pgbench -M prepared)."""
+    if not generic:
+        text = bind(query.statement.rstrip(";"), values, conn)
+        return conn.execute(f"EXPLAIN (FORMAT JSON) {text}").fetchone()[0][0]["Plan"]
+    order = list(dict.fromkeys(PARAMETER.findall(query.statement)))
+    text = PARAMETER.sub(lambda m: f"${order.index(m.group(1)) + 1}", query.statement)
+    conn.execute(f"PREPARE catalog_query AS {text.rstrip(';')}")
+    try:
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        args = ", ".join(str(int(values[name])) for name in order)
+        execute = f"EXECUTE catalog_query({args})" if order else "EXECUTE catalog_query"
+        return conn.execute(f"EXPLAIN (FORMAT JSON) {execute}").fetchone()[0][0]["Plan"]
+    finally:
+        conn.execute("RESET plan_cache_mode")
+        conn.execute("DEALLOCATE catalog_query")
+
+
+@dataclass(frozen=True)
+class PlanCheck:
+    query: Query
+    generic: bool
+    used: tuple[str, ...]  # indexes the plan reads
+    seq_scans: tuple[str, ...]  # tables the plan reads whole
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(" | ".join(group) for group in self.query.indexes
+                     if not set(group) & set(self.used))
+
+    def problems(self, large: set[str]) -> list[str]:
+        kind = "generic" if self.generic else "custom"
+        found = [f"{self.query.name} ({kind} plan): does not use {', '.join(self.missing)}"
+                 f" (uses {', '.join(self.used) or 'no index'})"] if self.missing else []
+        found += [f"{self.query.name} ({kind} plan): Seq Scan on {table}"
+                  for table in self.seq_scans if table in large]
+        return found
+
+
+def check(conn: psycopg.Connection, query: Query, values: dict, generic: bool) -> PlanCheck:
+    plan = explain(conn, query, values, generic)
+    used = tuple(dict.fromkeys(n["Index Name"] for n in nodes(plan) if "Index Name" in n))
+    seq = tuple(n["Relation Name"] for n in nodes(plan) if n["Node Type"] == "Seq Scan")
+    return PlanCheck(query, generic, used, seq)
+
+
+def check_all(conn: psycopg.Connection, variables: dict[str, int],
+              seed: int = 6) -> list[PlanCheck]:
+    """Custom and generic plan of every catalog query, with sampled parameters."""
+    rng = random.Random(seed)
+    checks = []
+    for query in load():
+        values = query.sample(variables, rng)
+        checks += [check(conn, query, values, generic) for generic in (False, True)]
+    return checks

