@@ -16,6 +16,8 @@ from datetime import datetime, timedelta, timezone
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from psycopg import sql
 
 from tests import rows
@@ -346,6 +348,30 @@ def test_app_user_id(db, setting, expected):
         if setting is not None:
             db.execute("SELECT set_config('app.user_id', %s, true)", (setting,))
         assert scalar(db, "SELECT app_user_id()") == expected
+
+
+def reference_app_user_id(setting: str | None) -> int | None:
+    """The rule of app_user_id(), written independently: a positive decimal
+    number of 1 to 18 ASCII digits, no sign, no leading zero, nothing else."""
+    if setting is None or not 1 <= len(setting) <= 18:
+        return None
+    if not all("0" <= ch <= "9" for ch in setting) or setting[0] == "0":
+        return None
+    return int(setting)
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(setting=st.one_of(
+    st.text(max_size=25),
+    st.integers(min_value=-10, max_value=10**19).map(str),
+    st.from_regex(r"\A0*[0-9]{1,20}\Z"),
+))
+def test_app_user_id_follows_its_rule_for_any_setting(db, setting):
+    setting = setting.replace("\x00", "")  # a setting cannot hold NUL
+    with acting(db, None):
+        db.execute("SELECT set_config('app.user_id', %s, true)", (setting,))
+        assert scalar(db, "SELECT app_user_id()") == reference_app_user_id(setting)
 
 
 def test_app_user_id_reads_set_local(db):
