@@ -11,12 +11,20 @@ COMMENT ON TYPE audit_action IS
 -- outlives the row it describes, and must not slow down or block writes to
 -- the core tables. The primary key includes the partition key, as
 -- PostgreSQL requires of a unique index on a partitioned table.
+-- Who made the change is stamped by the defaults, so that every writer of
+-- entries (audit_row_change, erase_user) records it the same way. They run
+-- inside SECURITY DEFINER functions, where current_user is the owner:
+-- db_role reads the role of SET ROLE instead ('none' without one), and
+-- falls back to the login role.
 CREATE TABLE audit_log (
     id bigint GENERATED ALWAYS AS IDENTITY,
     logged_at timestamptz NOT NULL DEFAULT now(),
-    acting_user_id bigint,
-    db_role text NOT NULL,
-    login_role text NOT NULL,
+    acting_user_id bigint DEFAULT app_user_id(),
+    db_role text NOT NULL DEFAULT CASE current_setting('role')
+        WHEN 'none' THEN session_user::text
+        ELSE current_setting('role')
+    END,
+    login_role text NOT NULL DEFAULT session_user,
     table_name text NOT NULL,
     row_id bigint NOT NULL,
     subject_user_id bigint NOT NULL,
@@ -155,8 +163,7 @@ COMMENT ON FUNCTION create_audit_partitions(integer) IS
 --   TG_ARGV[1]  quiet columns: recorded when the entry is written anyway,
 --               but a change to them alone writes no entry (updated_at,
 --               job progress: a running job would write ~100 entries).
--- current_setting('role') is the role of SET ROLE ('none' without one):
--- inside this function current_user is the owner, not the caller.
+-- Who made the change comes from audit_log's column defaults.
 CREATE FUNCTION audit_row_change()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -179,6 +186,7 @@ BEGIN
     IF TG_OP <> 'DELETE' THEN
         new_row := to_jsonb(NEW);
     END IF;
+    key_row := coalesce(new_row, old_row);  -- before they become the diff
     IF TG_OP = 'UPDATE' THEN
         SELECT
             coalesce(jsonb_object_agg(n.key, old_row -> n.key), '{}'),
@@ -203,17 +211,10 @@ BEGIN
         old_row := old_row - secret;
         new_row := new_row - secret;
     END IF;
-    key_row := coalesce(to_jsonb(NEW), to_jsonb(OLD));
     INSERT INTO public.audit_log (
-        acting_user_id, db_role, login_role, table_name, row_id,
-        subject_user_id, action, old_values, new_values, redacted_columns
+        table_name, row_id, subject_user_id, action, old_values, new_values,
+        redacted_columns
     ) VALUES (
-        public.app_user_id(),
-        CASE current_setting('role')
-            WHEN 'none' THEN session_user::text
-            ELSE current_setting('role')
-        END,
-        session_user,
         TG_TABLE_NAME,
         (key_row ->> 'id')::bigint,
         (key_row ->> CASE TG_TABLE_NAME WHEN 'users' THEN 'id' ELSE 'user_id' END)::bigint,

@@ -191,15 +191,8 @@ BEGIN
         RETURN FALSE;
     END IF;
     INSERT INTO public.audit_log (
-        acting_user_id, db_role, login_role, table_name, row_id,
-        subject_user_id, action, new_values
+        table_name, row_id, subject_user_id, action, new_values
     ) VALUES (
-        public.app_user_id(),
-        CASE current_setting('role')
-            WHEN 'none' THEN session_user::text
-            ELSE current_setting('role')
-        END,
-        session_user,
         'users',
         target,
         target,

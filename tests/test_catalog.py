@@ -111,9 +111,13 @@ COLUMNS = {
     "audit_log": [
         ("id", "bigint", True, None),
         ("logged_at", TS, True, NOW),
-        ("acting_user_id", "bigint", False, None),
-        ("db_role", "text", True, None),
-        ("login_role", "text", True, None),
+        # Who made the change: stamped by the defaults (the role of SET ROLE,
+        # since the writers run as the owner).
+        ("acting_user_id", "bigint", False, "app_user_id()"),
+        ("db_role", "text", True,
+         "\nCASE current_setting('role'::text)\n    WHEN 'none'::text THEN (SESSION_USER)::text"
+         "\n    ELSE current_setting('role'::text)\nEND"),
+        ("login_role", "text", True, "SESSION_USER"),
         ("table_name", "text", True, None),
         ("row_id", "bigint", True, None),
         ("subject_user_id", "bigint", True, None),
