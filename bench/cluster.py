@@ -6,9 +6,7 @@ when we are root) with settings for a benchmark. Each setting says why.
 
 from __future__ import annotations
 
-import shutil
 import socket
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -16,7 +14,7 @@ from typing import Iterator
 import psycopg
 
 from runner import commands
-from runner.server import Server
+from runner.server import Server, throwaway_server
 
 DBNAME = "cadcam_bench"
 
@@ -54,17 +52,10 @@ def free_port() -> int:
 
 @contextmanager
 def bench_server(parent: Path) -> Iterator[Server]:
-    """A new cluster under parent (state dir created and deleted here)."""
+    """A new cluster under parent, deleted when the block ends."""
     parent.mkdir(parents=True, exist_ok=True)
-    state = Path(tempfile.mkdtemp(prefix="pg-", dir=parent))
-    server = Server(state, free_port(), SETTINGS)
-    try:
-        server.start()
+    with throwaway_server(parent, "pg-", free_port(), SETTINGS) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(server.state_dir, ignore_errors=True)
-        shutil.rmtree(state, ignore_errors=True)
 
 
 def migrated_database(server: Server) -> str:

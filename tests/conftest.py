@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import port_for
@@ -24,7 +22,7 @@ from pytest_postgresql.janitor import DatabaseJanitor
 
 from runner import commands
 from runner.config import SUPERUSER
-from runner.server import TEST_SETTINGS, Server
+from runner.server import TEST_SETTINGS, throwaway_server
 
 
 def _scratch_dir() -> str | None:
@@ -36,14 +34,9 @@ def _scratch_dir() -> str | None:
 @pytest.fixture(scope="session")
 def pg_server():
     """The session's PostgreSQL 17, stopped and deleted at the end."""
-    state = Path(tempfile.mkdtemp(prefix="schema-test-", dir=_scratch_dir()))
-    server = Server(state, port_for.select_random(), TEST_SETTINGS)
-    try:
-        server.start()
+    with throwaway_server(_scratch_dir(), "schema-test-", port_for.select_random(),
+                          TEST_SETTINGS) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(server.state_dir, ignore_errors=True)
 
 
 def apply_migrations(host, port, user, dbname, **_):
