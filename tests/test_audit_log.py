@@ -26,7 +26,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from tests import rows
-from tests.test_privileges import acting, as_session_user, denied, scalar
+from tests.test_privileges import acting, as_session_user, denied, scalar, temporary_role
 
 CORE_TABLES = ["users", "sessions", "licenses", "models", "jobs"]
 BUILDERS = {"users": rows.user, "sessions": rows.session, "licenses": rows.license,
@@ -146,13 +146,8 @@ def partition_of(db: psycopg.Connection, entry_id: int) -> str:
 @pytest.fixture
 def login_role(db):
     """A LOGIN role that is a member of cadcam_app, as a deploy creates one; dropped after."""
-    name = f"app_login_test_{uuid.uuid4().hex[:12]}"
-    db.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE cadcam_app").format(sql.Identifier(name)))
-    try:
+    with temporary_role(db, "app_login_test", "LOGIN IN ROLE cadcam_app") as name:
         yield name
-    finally:
-        db.execute("RESET SESSION AUTHORIZATION")
-        db.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
 
 
 # Writes that create a row of each table, in the way each is really made:

@@ -132,17 +132,26 @@ def scalar(db: psycopg.Connection, query: str, params=None):
     return db.execute(query, params).fetchone()[0]
 
 
-@pytest.fixture
-def nobody(db):
-    """A role with no grants at all, dropped (with anything granted to it) afterwards."""
-    name = f"nobody_test_{uuid.uuid4().hex[:12]}"
-    db.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(name)))
+@contextmanager
+def temporary_role(db: psycopg.Connection, prefix: str, options: str):
+    """A role made for one test with a unique name (roles belong to the whole
+    cluster), dropped afterwards with anything granted to it."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    db.execute(sql.SQL("CREATE ROLE {} " + options).format(sql.Identifier(name)))
     try:
         yield name
     finally:
+        db.execute("RESET SESSION AUTHORIZATION")
         db.execute("RESET ROLE")
         db.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
         db.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def nobody(db):
+    """A role with no grants at all."""
+    with temporary_role(db, "nobody_test", "NOLOGIN") as name:
+        yield name
 
 
 @pytest.fixture
