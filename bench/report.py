@@ -74,6 +74,16 @@ def machine(results: Results) -> list[tuple[str, str]]:
 
 
 # -- plots -------------------------------------------------------------------------------
+def _save(fig, ax, path: Path) -> str:
+    """Finish a plot the same way for every figure and write it; its file name."""
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path.name
+
+
 def plots(results: Results, out: Path) -> list[str]:
     import matplotlib
 
@@ -89,12 +99,7 @@ def plots(results: Results, out: Path) -> list[str]:
            title=f"Job claim throughput, scale {results.scale:g}")
     ax.set_xticks(clients, [str(c) for c in clients])
     ax.set_xticks([], minor=True)  # no 3x10^0 labels between the client counts
-    ax.set_ylim(bottom=0)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "claim_throughput.png", dpi=120)
-    names.append("claim_throughput.png")
+    names.append(_save(fig, ax, out / "claim_throughput.png"))
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.plot([g.jobs for g in results.growth], [g.claim_ms for g in results.growth], "o-",
@@ -103,12 +108,7 @@ def plots(results: Results, out: Path) -> list[str]:
             label="session lookup (sessions rows)")
     ax.set(xlabel="rows in the table", ylabel="latency, ms (one client)", xscale="log",
            title="Latency against table size")
-    ax.set_ylim(bottom=0)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "latency_vs_size.png", dpi=120)
-    names.append("latency_vs_size.png")
+    names.append(_save(fig, ax, out / "latency_vs_size.png"))
     plt.close("all")
     return names
 

@@ -90,13 +90,8 @@ JOIN pg_language AS l ON l.oid = p.prolang
 WHERE p.pronamespace = 'public'::regnamespace
 """
 
-# Row-level security of each table and its policies (roles, command, USING,
-# WITH CHECK), as pg_policies prints them.
-ROW_SECURITY_SQL = """
-SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity
-FROM pg_class AS c
-WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
-"""
+# The policies of each table (roles, command, USING, WITH CHECK), as
+# pg_policies prints them.
 POLICIES_SQL = """
 SELECT tablename, policyname, array_to_string(roles, ', '), cmd, qual, with_check
 FROM pg_policies
@@ -107,9 +102,9 @@ ORDER BY tablename, policyname
 EXTENSIONS_SQL = "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'"
 
 
-# Owner of each table.
+# Owner of each table, and whether row-level security is enabled and forced.
 TABLE_OWNERS_SQL = """
-SELECT c.relname, pg_get_userbyid(c.relowner)
+SELECT c.relname, pg_get_userbyid(c.relowner), c.relrowsecurity, c.relforcerowsecurity
 FROM pg_class AS c
 WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
 """
@@ -229,11 +224,9 @@ def _read_tables(conn: psycopg.Connection) -> dict[str, Table]:
 
 
 def _read_privileges(conn: psycopg.Connection, tables: dict[str, Table]) -> None:
-    for name, owner in conn.execute(TABLE_OWNERS_SQL):
+    for name, owner, enabled, forced in conn.execute(TABLE_OWNERS_SQL):
         if name in tables:
             tables[name].owner = owner
-    for name, enabled, forced in conn.execute(ROW_SECURITY_SQL):
-        if name in tables:
             tables[name].row_security = (enabled, forced)
     for name, *policy in conn.execute(POLICIES_SQL):
         if name in tables:
