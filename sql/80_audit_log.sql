@@ -164,6 +164,12 @@ COMMENT ON FUNCTION create_audit_partitions(integer) IS
 --               but a change to them alone writes no entry (updated_at,
 --               job progress: a running job would write ~100 entries).
 -- Who made the change comes from audit_log's column defaults.
+-- An update's candidate columns come from hstore (00_extensions.sql): one
+-- whole-row operator, evaluated as a PL/pgSQL simple expression, where the
+-- jsonb_each() queries it replaced ran the executor three times per entry.
+-- With it a job claim runs about 10% faster (make bench, 2 clients;
+-- 0022_audit_diff_hstore). Candidates are compared again as jsonb, so that
+-- 1.0 -> 1.00 is no change, as in the WHEN clauses below.
 CREATE FUNCTION audit_row_change()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -175,10 +181,12 @@ DECLARE
     quiet text [] := TG_ARGV[1]::text [];
     old_row jsonb;
     new_row jsonb;
-    old_changed jsonb;
-    new_changed jsonb;
-    redacted text [] := '{}';
     key_row jsonb;
+    old_changed jsonb := '{}';
+    new_changed jsonb := '{}';
+    loud boolean := FALSE;
+    redacted text [] := '{}';
+    col text;
 BEGIN
     IF TG_OP <> 'INSERT' THEN
         old_row := to_jsonb(OLD);
@@ -188,28 +196,36 @@ BEGIN
     END IF;
     key_row := coalesce(new_row, old_row);  -- before they become the diff
     IF TG_OP = 'UPDATE' THEN
-        SELECT
-            coalesce(jsonb_object_agg(n.key, old_row -> n.key), '{}'),
-            coalesce(jsonb_object_agg(n.key, n.value), '{}')
-        INTO old_changed, new_changed
-        FROM jsonb_each(new_row) AS n
-        WHERE n.value IS DISTINCT FROM old_row -> n.key AND n.key <> ALL(secret);
-        SELECT coalesce(array_agg(s ORDER BY s), '{}') INTO redacted
-        FROM unnest(secret) AS s
-        WHERE new_row -> s IS DISTINCT FROM old_row -> s;
-        IF redacted = '{}' AND NOT EXISTS (
-            SELECT FROM jsonb_object_keys(new_changed) AS k WHERE k <> ALL(quiet)
-        ) THEN
-            RETURN NULL;
+        -- The columns whose text differs (hstore's "-" keeps the pairs of
+        -- NEW that OLD does not have); each is a change unless its values
+        -- are equal as jsonb (1.0 and 1.00), as the WHEN clauses compare.
+        FOREACH col IN ARRAY public.akeys(
+            public.hstore(NEW) OPERATOR(public.-) public.hstore(OLD)
+        ) LOOP
+            CONTINUE WHEN new_row -> col = old_row -> col;
+            IF col = ANY(secret) THEN
+                redacted := redacted || col;
+            ELSE
+                old_changed := old_changed || jsonb_build_object(col, old_row -> col);
+                new_changed := new_changed || jsonb_build_object(col, new_row -> col);
+                loud := loud OR col <> ALL(quiet);
+            END IF;
+        END LOOP;
+        IF NOT loud AND redacted = '{}' THEN
+            RETURN NULL;  -- nothing but quiet columns changed
         END IF;
         old_row := old_changed;
         new_row := new_changed;
-    ELSE
-        SELECT coalesce(array_agg(s ORDER BY s), '{}') INTO redacted
-        FROM unnest(secret) AS s
-        WHERE jsonb_typeof(coalesce(new_row, old_row) -> s) <> 'null';
+    ELSIF secret <> '{}' THEN
+        redacted := ARRAY(
+            SELECT s FROM unnest(secret) AS s
+            WHERE jsonb_typeof(key_row -> s) <> 'null'
+        );
         old_row := old_row - secret;
         new_row := new_row - secret;
+    END IF;
+    IF cardinality(redacted) > 1 THEN
+        redacted := ARRAY(SELECT s FROM unnest(redacted) AS s ORDER BY s);
     END IF;
     INSERT INTO public.audit_log (
         table_name, row_id, subject_user_id, action, old_values, new_values,

@@ -181,6 +181,10 @@ UPDATES = [
     ("models", "params", Jsonb({"çap": 120.5})),
     ("jobs", "priority", 7),
     ("jobs", "input_params", Jsonb({"tool": "T1", "feed": 1200})),
+    # Text that looks like hstore's own syntax: the trigger compares columns
+    # as hstore text.
+    ("models", "name", 'Kalıp "a"=>"b", NULL \\ '),
+    ("users", "metadata", Jsonb({"a=>b": "NULL", "": None})),
 ]
 
 
@@ -223,6 +227,42 @@ def test_update_writes_only_the_changed_columns(db, table, column, value):
     assert entry["acting_user_id"] == owner
     assert entry["db_role"] == "cadcam_app"
     assert entry["redacted_columns"] == []
+
+
+def jsonb_or_null(value: dict | None) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
+
+
+@pytest.mark.parametrize(("before", "after"), [(None, {"k": 1}), ({"k": 1}, None)],
+                         ids=["from-null", "to-null"])
+def test_update_to_and_from_null_records_both_sides(db, before, after):
+    job_id = rows.job(db, input_params=jsonb_or_null(before))
+    owner = owner_of(db, "jobs", job_id)
+    mark = marker(db)
+    with acting(db, "cadcam_app", owner):
+        db.execute("UPDATE jobs SET input_params = %s WHERE id = %s",
+                   (jsonb_or_null(after), job_id))
+    entry = only_entry(db, mark)
+    assert set(entry["new_values"]) == {"input_params", "updated_at"}
+    assert entry["old_values"]["input_params"] == before
+    assert entry["new_values"]["input_params"] == after
+
+
+@pytest.mark.parametrize("table", ["models", "jobs"])
+def test_number_rewritten_with_another_scale_is_no_change(db, table):
+    """1.0 and 1.00 differ as text but are equal as jsonb: no entry, on a table
+    whose trigger has a WHEN clause (jobs) and one without (models)."""
+    column = {"models": "params", "jobs": "input_params"}[table]
+    row_id = BUILDERS[table](db, **{column: Jsonb({"tolerance_mm": 1})})
+    owner = owner_of(db, table, row_id)
+    query = sql.SQL("UPDATE {} SET {} = %s::jsonb WHERE id = %s").format(
+        sql.Identifier(table), sql.Identifier(column))
+    with acting(db, "cadcam_app", owner):
+        db.execute(query, ('{"tolerance_mm": 1.0}', row_id))
+    mark = marker(db)
+    with acting(db, "cadcam_app", owner):
+        db.execute(query, ('{"tolerance_mm": 1.00}', row_id))
+    assert entries(db, mark) == []
 
 
 # Deletes, by the roles that may delete: the application its own sessions
