@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import cluster
-from bench.run import LARGE_TABLES, MIX, Results
+from bench.run import BREAKDOWN_CLIENTS, LARGE_TABLES, MIX, Results
 
 CLAIM_RATIO = 0.8
 HOT_SHARE = 0.95
@@ -149,6 +149,20 @@ def markdown(results: Results, found: list[Target], pictures: list[str]) -> str:
                     for g in r.growth])
     if r.growth_skipped:
         lines += ["", r.growth_skipped + "."]
+    if r.breakdown:
+        lines += ["", f"### Where a claim's time goes ({BREAKDOWN_CLIENTS} clients)", "",
+                  "Measured last, on the same data: each step takes one more thing away from"
+                  " jobs, until it has no more than the bare table (whose figure is measured"
+                  " again at each step). Time per claim is the inverse of throughput; the last"
+                  " column is what that step took away.", ""]
+        rows, before = [], None
+        for b in r.breakdown:
+            per_claim = 1e6 / b["real"]
+            saved = "" if before is None else f"{before - per_claim:.0f}"
+            rows.append([b["step"], f"{b['real']:.0f}/s", f"{b['bare']:.0f}/s",
+                         f"{b['ratio']:.2f}", f"{per_claim:.0f}", saved])
+            before = per_claim
+        lines += table(["jobs", "claims", "bare table", "ratio", "us per claim", "us saved"], rows)
     lines += ["", "### Mixed workload, per query", ""]
     lines += table(["query", "weight", "transactions", "per second", "latency ms"],
                    [[name, MIX[name], s.transactions, f"{s.tps:.0f}", f"{s.latency_ms:.3f}"]

@@ -21,6 +21,17 @@ WORKLOADS = BENCH_DIR / "workloads"
 CLIENTS = (1, 2, 4, 8)
 # Clients of the runs that are not about concurrency: two per core.
 BUSY_CLIENTS = 4
+# Where a claim's time goes: jobs loses one thing at a time until it has no
+# more than bench.bare_jobs. Each step is a statement or a workload file run
+# on the bench database; the last two drop objects, so the breakdown runs last.
+BREAKDOWN_CLIENTS = 2
+BREAKDOWN = (
+    ("jobs as migrated", None),
+    ("without the audit trigger", "ALTER TABLE jobs DISABLE TRIGGER trg_jobs_audit_update"),
+    ("and without trg_jobs_updated_at", "ALTER TABLE jobs DISABLE TRIGGER trg_jobs_updated_at"),
+    ("and only the bare table's indexes", WORKLOADS / "strip_indexes.sql"),
+    ("and no CHECK or foreign key", WORKLOADS / "strip_constraints.sql"),
+)
 TABLES = ("users", "sessions", "licenses", "models", "jobs")
 LARGE_TABLES = set(TABLES)
 # Share of each catalog query in the mixed workload, per 1000 transactions:
@@ -60,6 +71,7 @@ class Results:
     mixed: pgbench.Run | None = None
     growth: list[Growth] = field(default_factory=list)
     growth_skipped: str = ""
+    breakdown: list[dict] = field(default_factory=list)  # step, real, bare, ratio
     server_version: str = ""
     pgbench_version: str = ""
     elapsed: float = 0.0
@@ -136,18 +148,37 @@ class Bench:
         self.sql((WORKLOADS / "bare_jobs.sql").read_text())
         self.sql("VACUUM (ANALYZE) bench.bare_jobs")
 
+    def compare(self, clients: int) -> dict:
+        """Claims per second on jobs and on the bare table, the median of the
+        repeats, alternated so that drift hits both alike."""
+        real, bare = [], []
+        for _ in range(self.repeats):
+            real.append(self.claim(clients).tps)
+            bare.append(self.claim(clients, bare=True).tps)
+        row = {"real": statistics.median(real), "bare": statistics.median(bare)}
+        row["ratio"] = row["real"] / row["bare"]
+        return row
+
     def claims(self) -> list[dict]:
         rows = []
         for clients in CLIENTS:
-            real, bare = [], []
-            for _ in range(self.repeats):  # alternated, so drift hits both alike
-                real.append(self.claim(clients).tps)
-                bare.append(self.claim(clients, bare=True).tps)
-            row = {"clients": clients, "real": statistics.median(real),
-                   "bare": statistics.median(bare)}
-            row["ratio"] = row["real"] / row["bare"]
+            row = {"clients": clients, **self.compare(clients)}
             self.say(f"  claim, {clients} client(s): jobs {row['real']:.0f}/s,"
                      f" bare {row['bare']:.0f}/s, ratio {row['ratio']:.2f}")
+            rows.append(row)
+        return rows
+
+    def breakdown(self) -> list[dict]:
+        """The claim comparison again after each step of BREAKDOWN. Leaves jobs
+        without its audit and updated_at triggers, and with the bare table's
+        indexes and no constraints: run it last."""
+        rows = []
+        for step, change in BREAKDOWN:
+            if change:
+                self.sql(change.read_text() if isinstance(change, Path) else change)
+                self.sql("VACUUM (ANALYZE) jobs")
+            row = {"step": step, **self.compare(BREAKDOWN_CLIENTS)}
+            self.say(f"  {step}: {row['real']:.0f}/s, ratio {row['ratio']:.2f}")
             rows.append(row)
         return rows
 
@@ -212,6 +243,12 @@ def timed(say, what: str, action):
     return value
 
 
+def breakdown_estimate(seconds: float, repeats: int) -> float:
+    """Seconds the breakdown takes: per step, the repeats on both tables, and
+    a vacuum after each run."""
+    return len(BREAKDOWN) * repeats * 2 * (max(1, round(seconds)) + 2)
+
+
 def growth_estimate(generator: Generator, settle_s: float) -> float:
     """Seconds the 500% step would take: generating 4x the sessions and finished
     jobs at the rate measured so far, then settling 5x the data."""
@@ -262,8 +299,9 @@ def execute(scale: float, out: Path, seconds: float, repeats: int, budget_s: flo
         results.lookups = b.lookups()
         results.mixed = b.mixed()
 
+        # The breakdown comes last (it drops objects), so its time is kept aside.
         estimate = growth_estimate(generator, settle_s)
-        left = budget_s - (time.monotonic() - started)
+        left = budget_s - (time.monotonic() - started) - breakdown_estimate(seconds, repeats)
         if estimate + 60 < left:
             timed(say, "data at 500% (sessions and jobs)", lambda: generator.grow(5.0, True))
             timed(say, "vacuum, analyze", b.settle)
@@ -273,5 +311,6 @@ def execute(scale: float, out: Path, seconds: float, repeats: int, budget_s: flo
                                       f" {left / 60:.0f} min of the {budget_s / 60:.0f} min budget"
                                       " were left (--budget to change it)")
             say(results.growth_skipped)
+        results.breakdown = timed(say, "where a claim's time goes", b.breakdown)
     results.elapsed = time.monotonic() - started
     return results
