@@ -37,7 +37,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="claim runs per table and client count; the median counts")
     parser.add_argument("--apply", type=Path, action="append", default=[], metavar="FILE",
                         help="SQL run after the migrations, e.g. a proposed migration to measure")
-    parser.add_argument("--budget", type=positive, default=13.0,
+    parser.add_argument("--budget", type=positive, default=14.0,
                         help="minutes the run may take; the 500%% growth step runs if it fits")
     return parser.parse_args(argv)
 

@@ -44,6 +44,11 @@ MIX = {
 }
 
 
+def step_sql(change: str | Path) -> str:
+    """The SQL of a BREAKDOWN step: the statement, or the workload file's text."""
+    return change.read_text() if isinstance(change, Path) else change
+
+
 @dataclass
 class Growth:
     fraction: float
@@ -175,7 +180,7 @@ class Bench:
         rows = []
         for step, change in BREAKDOWN:
             if change:
-                self.sql(change.read_text() if isinstance(change, Path) else change)
+                self.sql(step_sql(change))
                 self.sql("VACUUM (ANALYZE) jobs")
             row = {"step": step, **self.compare(BREAKDOWN_CLIENTS)}
             self.say(f"  {step}: {row['real']:.0f}/s, ratio {row['ratio']:.2f}")

@@ -16,6 +16,7 @@ import pytest
 from pytest_postgresql.janitor import DatabaseJanitor
 
 from bench import catalog
+from bench.run import BREAKDOWN, WORKLOADS, step_sql
 from bench.generate import Generator, Plan, bind, bulk_load
 from runner.config import SUPERUSER
 
@@ -155,3 +156,27 @@ def test_bind_replaces_parameters_but_not_casts(db):
     assert bind("SELECT :n::text || :s", {"n": 7, "s": "x"}, db) == "SELECT 7::text || 'x'"
     with pytest.raises(KeyError, match=":missing"):
         bind("SELECT :missing", {}, db)
+
+
+def index_shapes(db, table: str) -> set[str]:
+    """The table's index definitions without their names."""
+    return {row[0].split(" USING ", 1)[1] for row in db.execute(
+        "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = %s::regclass",
+        (table,))}
+
+
+def test_breakdown_ends_with_jobs_shaped_like_the_bare_table(db):
+    db.execute("CREATE SCHEMA bench")
+    db.execute((WORKLOADS / "bare_jobs.sql").read_text())
+    for _, change in BREAKDOWN:
+        if change:
+            db.execute(step_sql(change))
+    assert index_shapes(db, "jobs") == index_shapes(db, "bench.bare_jobs")
+    assert db.execute("SELECT count(*) FROM pg_constraint WHERE conrelid = 'jobs'::regclass"
+                      " AND contype IN ('c', 'f', 'u')").fetchone()[0] == 0
+    enabled = db.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'jobs'::regclass"
+                         " AND NOT tgisinternal AND tgenabled <> 'D'"
+                         " AND tgtype & 16 = 16").fetchall()  # UPDATE triggers still on
+    assert enabled == []
+    claim = next(q for q in QUERIES if q.name == "05_claim_next_job")
+    db.execute(claim.statement)  # the claim still runs on what is left
