@@ -162,7 +162,7 @@ def markdown(results: Results, found: list[Target], pictures: list[str]) -> str:
             rows.append([b["step"], f"{b['real']:.0f}/s", f"{b['bare']:.0f}/s",
                          f"{b['ratio']:.2f}", f"{per_claim:.0f}", saved])
             before = per_claim
-        lines += table(["jobs", "claims", "bare table", "ratio", "us per claim", "us saved"], rows)
+        lines += table(["jobs", "claims", "bare table", "ratio", "µs per claim", "µs saved"], rows)
     lines += ["", "### Mixed workload, per query", ""]
     lines += table(["query", "weight", "transactions", "per second", "latency ms"],
                    [[name, MIX[name], s.transactions, f"{s.tps:.0f}", f"{s.latency_ms:.3f}"]
