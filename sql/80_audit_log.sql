@@ -214,18 +214,18 @@ BEGIN
         IF NOT loud AND redacted = '{}' THEN
             RETURN NULL;  -- nothing but quiet columns changed
         END IF;
+        IF cardinality(redacted) > 1 THEN  -- akeys() order is not by name
+            redacted := ARRAY(SELECT s FROM unnest(redacted) AS s ORDER BY s);
+        END IF;
         old_row := old_changed;
         new_row := new_changed;
     ELSIF secret <> '{}' THEN
         redacted := ARRAY(
             SELECT s FROM unnest(secret) AS s
-            WHERE jsonb_typeof(key_row -> s) <> 'null'
+            WHERE jsonb_typeof(key_row -> s) <> 'null' ORDER BY s
         );
         old_row := old_row - secret;
         new_row := new_row - secret;
-    END IF;
-    IF cardinality(redacted) > 1 THEN
-        redacted := ARRAY(SELECT s FROM unnest(redacted) AS s ORDER BY s);
     END IF;
     INSERT INTO public.audit_log (
         table_name, row_id, subject_user_id, action, old_values, new_values,
