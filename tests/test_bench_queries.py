@@ -16,8 +16,8 @@ import pytest
 from pytest_postgresql.janitor import DatabaseJanitor
 
 from bench import catalog
-from bench.run import BREAKDOWN, WORKLOADS, step_sql
 from bench.generate import Generator, Plan, bind, bulk_load
+from bench.run import BREAKDOWN, WORKLOADS, step_sql
 from runner.config import SUPERUSER
 
 # 2,000 users, 20,000 sessions, 6,000 models, 40,000 jobs: loads in seconds,
@@ -26,6 +26,7 @@ from runner.config import SUPERUSER
 SCALE = 0.02
 TABLES = {"users", "sessions", "licenses", "models", "jobs"}
 QUERIES = catalog.load()
+CLAIM = next(q for q in QUERIES if q.name == "05_claim_next_job")
 
 
 @pytest.fixture(scope="module")
@@ -126,12 +127,11 @@ def test_tax_numbers_are_tckn_and_vkn(loaded):
 
 def test_claim_takes_the_most_urgent_oldest_queued_job(loaded):
     conn, _ = loaded
-    claim = next(q for q in QUERIES if q.name == "05_claim_next_job")
     with conn.transaction(force_rollback=True):
         expected = conn.execute(
             "SELECT id FROM jobs WHERE status = 'queued' ORDER BY priority, created_at LIMIT 1"
         ).fetchone()[0]
-        claimed = conn.execute(claim.statement).fetchone()[0]
+        claimed = conn.execute(CLAIM.statement).fetchone()[0]
         row = conn.execute("SELECT status::text, started_at = now() FROM jobs WHERE id = %s",
                            (claimed,)).fetchone()
     assert (claimed, row) == (expected, ("running", True))
@@ -178,5 +178,4 @@ def test_breakdown_ends_with_jobs_shaped_like_the_bare_table(db):
                          " AND NOT tgisinternal AND tgenabled <> 'D'"
                          " AND tgtype & 16 = 16").fetchall()  # UPDATE triggers still on
     assert enabled == []
-    claim = next(q for q in QUERIES if q.name == "05_claim_next_job")
-    db.execute(claim.statement)  # the claim still runs on what is left
+    db.execute(CLAIM.statement)  # the claim still runs on what is left
