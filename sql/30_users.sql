@@ -65,15 +65,13 @@ CREATE TABLE users (
     CONSTRAINT ck_users_metadata_object CHECK (
         jsonb_typeof(metadata) = 'object'
     ),
-    CONSTRAINT ck_users_updated_not_before_created CHECK (
-        updated_at >= created_at
-    ),
     -- Soft delete: deleted_at is set exactly when the status is deleted.
+    -- No rule orders updated_at or deleted_at after created_at: they are
+    -- written by later transactions, whose now() is their start and may lie
+    -- before a row they see committed (READ COMMITTED), or by clients whose
+    -- clocks differ from the server's (0023_concurrent_time_rules).
     CONSTRAINT ck_users_deleted_at_status CHECK (
         (status = 'deleted') = (deleted_at IS NOT NULL)
-    ),
-    CONSTRAINT ck_users_deleted_not_before_created CHECK (
-        deleted_at >= created_at
     )
 );
 

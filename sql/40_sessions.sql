@@ -34,15 +34,15 @@ CREATE TABLE sessions (
     CONSTRAINT ck_sessions_user_agent_length CHECK (
         char_length(user_agent) <= 1024
     ),
-    CONSTRAINT ck_sessions_last_used_not_before_created CHECK (
-        last_used_at >= created_at
-    ),
+    -- The sign-in that makes the row writes both instants.
     CONSTRAINT ck_sessions_expires_after_created CHECK (
         expires_at > created_at
-    ),
-    CONSTRAINT ck_sessions_revoked_not_before_created CHECK (
-        revoked_at >= created_at
     )
+    -- No rule orders last_used_at or revoked_at after created_at: a refresh
+    -- or a sign-out is a later transaction, whose now() is its start and may
+    -- lie before a session it sees committed ("sign out everywhere" while
+    -- another device signs in), or a client whose clock is behind the
+    -- server's (0023_concurrent_time_rules).
 );
 
 CREATE INDEX idx_sessions_user_id ON sessions (user_id);

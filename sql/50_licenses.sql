@@ -29,9 +29,8 @@ CREATE TABLE licenses (
     CONSTRAINT ck_licenses_cancelled_at_status CHECK (
         (status = 'cancelled') = (cancelled_at IS NOT NULL)
     ),
-    CONSTRAINT ck_licenses_updated_not_before_created CHECK (
-        updated_at >= created_at
-    ),
+    -- updated_at is not ordered after created_at: an update's now() may lie
+    -- before the insert it sees committed (0023_concurrent_time_rules).
     -- Two active licenses of one user may not overlap in time. Periods are
     -- half-open [starts_at, ends_at): a renewal may start the instant the
     -- previous license ends. btree_gist supplies the "user_id WITH =" part.

@@ -81,13 +81,11 @@ CREATE TABLE models (
     ),
     CONSTRAINT ck_models_metrics_object CHECK (
         jsonb_typeof(metrics) = 'object'
-    ),
-    CONSTRAINT ck_models_updated_not_before_created CHECK (
-        updated_at >= created_at
-    ),
-    CONSTRAINT ck_models_deleted_not_before_created CHECK (
-        deleted_at >= created_at
     )
+    -- No rule orders updated_at or deleted_at after created_at: they are
+    -- written by later transactions, whose now() may lie before the insert
+    -- they see committed, or by clients whose clocks differ from the
+    -- server's (0023_concurrent_time_rules).
 );
 
 CREATE INDEX idx_models_user_id ON models (user_id);

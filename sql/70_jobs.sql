@@ -72,15 +72,14 @@ CREATE TABLE jobs (
     CONSTRAINT ck_jobs_succeeded_progress_complete CHECK (
         status <> 'succeeded' OR progress = 100
     ),
+    -- The worker that runs an attempt writes both of its instants.
     CONSTRAINT ck_jobs_finished_not_before_started CHECK (
         finished_at >= started_at
-    ),
-    CONSTRAINT ck_jobs_started_not_before_created CHECK (
-        started_at >= created_at
-    ),
-    CONSTRAINT ck_jobs_updated_not_before_created CHECK (
-        updated_at >= created_at
     )
+    -- No rule orders started_at or updated_at after created_at: the job is
+    -- queued by the application and claimed by a worker whose transaction
+    -- may have begun before the job was committed (now() is its start), or
+    -- whose clock is behind the server's (0023_concurrent_time_rules).
 )
 WITH (fillfactor = 70);
 

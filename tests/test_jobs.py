@@ -343,19 +343,22 @@ def test_finished_without_ever_starting_accepted(db, status):
     rows.job(db, **consistent(status, started_at=None))
 
 
+# started_at and updated_at are written by other transactions and clocks than
+# created_at (a worker claims a job its transaction saw committed; a worker's
+# clock is behind the server's): no order between them is a rule.
 @pytest.mark.parametrize("offset", [-timedelta(days=1), -US, timedelta(0), US],
                          ids=["day-before", "microsecond-before", "equal", "microsecond-after"])
 @pytest.mark.parametrize("status", STARTED)
-def test_started_at_not_before_created_at(db, status, offset):
-    with outcome("ck_jobs_started_not_before_created" if offset < timedelta(0) else None):
-        rows.job(db, **consistent(status, started_at=T0 + offset))
+def test_started_at_is_not_ordered_after_created_at(db, status, offset):
+    job_id = rows.job(db, **consistent(status, started_at=T0 + offset))
+    assert job_row(db, job_id)["started_at"] == T0 + offset
 
 
 @pytest.mark.parametrize("offset", [-timedelta(days=1), -US, timedelta(0), US],
                          ids=["day-before", "microsecond-before", "equal", "microsecond-after"])
-def test_updated_at_not_before_created_at(db, offset):
-    with outcome("ck_jobs_updated_not_before_created" if offset < timedelta(0) else None):
-        rows.job(db, created_at=T0, updated_at=T0 + offset)
+def test_updated_at_is_not_ordered_after_created_at(db, offset):
+    job_id = rows.job(db, created_at=T0, updated_at=T0 + offset)
+    assert job_row(db, job_id)["updated_at"] == T0 + offset
 
 
 # --- life cycle by UPDATEs ----------------------------------------------------------
@@ -388,8 +391,6 @@ TRANSITIONS = [
                  id="queued-to-running-without-started_at"),
     pytest.param("running", {"started_at": None}, "ck_jobs_running_has_started_at",
                  id="running-loses-started_at"),
-    pytest.param("queued", {"status": "running", "started_at": T0 - US},
-                 "ck_jobs_started_not_before_created", id="running-started-before-created"),
     pytest.param("pending", {"status": "cancelled"}, "ck_jobs_finished_at_status",
                  id="pending-to-cancelled-without-finished_at"),
     pytest.param("running", {"status": "succeeded", "progress": 100},

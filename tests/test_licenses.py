@@ -387,16 +387,12 @@ def test_updated_at_is_kept_by_the_named_trigger(db):
     assert updated_at == T0
 
 
+# updated_at is the updating transaction's start, which may lie before a
+# created_at it sees committed: no order between them is a rule.
 @pytest.mark.parametrize("offset", OFFSETS)
-def test_updated_at_not_before_created_at(db, offset):
-    with outcome("ck_licenses_updated_not_before_created" if offset < timedelta(0) else None):
-        rows.license(db, created_at=T0, updated_at=T0 + offset)
-
-
-def test_moving_created_at_past_the_update_time_rejected(db):
-    license_id = rows.license(db, created_at=T0, updated_at=T0)
-    with rows.violates("ck_licenses_updated_not_before_created"):
-        update(db, license_id, created_at=datetime(2999, 1, 1, tzinfo=TR))
+def test_updated_at_is_not_ordered_after_created_at(db, offset):
+    license_id = rows.license(db, created_at=T0, updated_at=T0 + offset)
+    assert license_row(db, license_id)["updated_at"] == T0 + offset
 
 
 # --- user_id ---------------------------------------------------------------------------

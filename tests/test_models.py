@@ -209,36 +209,29 @@ def test_json_column_rejects_non_object(db, column, value):
 
 # --- timestamps: soft delete, updated_at ---------------------------------------
 
-@pytest.mark.parametrize("deleted_at", [None, T0, T0 + US, T0 + timedelta(days=400)],
-                         ids=["null", "equal", "one-microsecond-later", "next-year"])
+# deleted_at and updated_at are written by later transactions (whose now()
+# may lie before the created_at they see committed) or by clients whose
+# clocks differ from the server's: no order with created_at is a rule.
+@pytest.mark.parametrize("deleted_at", [None, T0, T0 + US, T0 + timedelta(days=400),
+                                        T0 - US, T0 - timedelta(days=1)],
+                         ids=["null", "equal", "one-microsecond-later", "next-year",
+                              "one-microsecond-earlier", "one-day-earlier"])
 def test_deleted_at_accepted(db, deleted_at):
-    rows.model(db, created_at=T0, updated_at=T0, deleted_at=deleted_at)
-
-
-@pytest.mark.parametrize("deleted_at", [T0 - US, T0 - timedelta(days=1)],
-                         ids=["one-microsecond-earlier", "one-day-earlier"])
-def test_deleted_at_before_created_at_rejected(db, deleted_at):
-    with rows.violates("ck_models_deleted_not_before_created"):
-        rows.model(db, created_at=T0, updated_at=T0, deleted_at=deleted_at)
+    model_id = rows.model(db, created_at=T0, updated_at=T0, deleted_at=deleted_at)
+    assert model_row(db, model_id)["deleted_at"] == deleted_at
 
 
 def test_soft_delete_by_update(db):
     model_id = rows.model(db, created_at=T0, updated_at=T0)
-    db.execute("UPDATE models SET deleted_at = %s WHERE id = %s", (T0 + US, model_id))
-    with rows.violates("ck_models_deleted_not_before_created"):
-        db.execute("UPDATE models SET deleted_at = %s WHERE id = %s", (T0 - US, model_id))
+    db.execute("UPDATE models SET deleted_at = %s WHERE id = %s", (T0 - US, model_id))
+    assert model_row(db, model_id)["deleted_at"] == T0 - US
 
 
-@pytest.mark.parametrize("updated_at", [T0, T0 + US], ids=["equal", "later"])
-def test_updated_at_not_before_created_at_accepted(db, updated_at):
-    rows.model(db, created_at=T0, updated_at=updated_at)
-
-
-@pytest.mark.parametrize("updated_at", [T0 - US, T0 - timedelta(days=1)],
-                         ids=["one-microsecond-earlier", "one-day-earlier"])
-def test_updated_at_before_created_at_rejected(db, updated_at):
-    with rows.violates("ck_models_updated_not_before_created"):
-        rows.model(db, created_at=T0, updated_at=updated_at)
+@pytest.mark.parametrize("updated_at", [T0, T0 + US, T0 - US, T0 - timedelta(days=1)],
+                         ids=["equal", "later", "one-microsecond-earlier", "one-day-earlier"])
+def test_updated_at_is_not_ordered_after_created_at(db, updated_at):
+    model_id = rows.model(db, created_at=T0, updated_at=updated_at)
+    assert model_row(db, model_id)["updated_at"] == updated_at
 
 
 @pytest.mark.parametrize("sent", [None, T0], ids=["not-sent", "old-value-sent"])
@@ -251,13 +244,6 @@ def test_update_moves_updated_at_to_transaction_time(db, sent):
                    {"id": model_id, "sent": sent})
     assert now > T0
     assert model_row(db, model_id)["updated_at"] == now
-
-
-def test_update_of_created_at_past_updated_at_rejected(db):
-    model_id = rows.model(db, created_at=T0, updated_at=T0)
-    with rows.violates("ck_models_updated_not_before_created"):
-        db.execute("UPDATE models SET created_at = now() + interval '1 day' WHERE id = %s",
-                   (model_id,))
 
 
 # --- foreign keys --------------------------------------------------------------

@@ -247,31 +247,24 @@ def test_expires_at_after_created_at(db, offset):
         rows.session(db, **{**TIMES, "expires_at": T0 + offset})
 
 
+# A refresh (last_used_at) and a sign-out (revoked_at) are later transactions,
+# whose now() may lie before the created_at they see committed, or clients
+# whose clocks are behind the server's: no order with created_at is a rule.
+@pytest.mark.parametrize("column", ["last_used_at", "revoked_at"])
 @pytest.mark.parametrize("offset", OFFSETS)
-def test_last_used_at_not_before_created_at(db, offset):
-    with outcome(None if offset >= timedelta(0) else "ck_sessions_last_used_not_before_created"):
-        rows.session(db, **{**TIMES, "last_used_at": T0 + offset})
-
-
-@pytest.mark.parametrize("offset", OFFSETS)
-def test_revoked_at_not_before_created_at(db, offset):
-    with outcome(None if offset >= timedelta(0) else "ck_sessions_revoked_not_before_created"):
-        rows.session(db, **{**TIMES, "revoked_at": T0 + offset})
+def test_refresh_and_revoke_times_are_not_ordered_after_created_at(db, column, offset):
+    session_id = rows.session(db, **{**TIMES, column: T0 + offset})
+    assert session_row(db, session_id)[column] == T0 + offset
 
 
 def test_revoked_at_after_expiry_accepted(db):
     rows.session(db, **{**TIMES, "revoked_at": TIMES["expires_at"] + timedelta(days=1)})
 
 
-@pytest.mark.parametrize(("column", "constraint"), [
-    ("expires_at", "ck_sessions_expires_after_created"),
-    ("last_used_at", "ck_sessions_last_used_not_before_created"),
-    ("revoked_at", "ck_sessions_revoked_not_before_created"),
-])
-def test_update_to_before_created_at_rejected(db, column, constraint):
+def test_update_of_expires_at_to_before_created_at_rejected(db):
     session_id = rows.session(db, **TIMES)
-    with rows.violates(constraint):
-        db.execute(f"UPDATE sessions SET {column} = %s WHERE id = %s", (T0 - US, session_id))
+    with rows.violates("ck_sessions_expires_after_created"):
+        db.execute("UPDATE sessions SET expires_at = %s WHERE id = %s", (T0 - US, session_id))
 
 
 def test_revoke_and_refresh_by_update_accepted(db):

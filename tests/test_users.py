@@ -471,30 +471,23 @@ def test_status_deleted_by_update_without_deleted_at_rejected(db):
         db.execute("UPDATE users SET status = 'deleted' WHERE id = %s", (user_id,))
 
 
-@pytest.mark.parametrize("offset, rejected", [(-timedelta(days=1), True), (-US, True),
-                                              (timedelta(0), False), (US, False)],
+# deleted_at and updated_at are written by later transactions, whose now()
+# may lie before the created_at they see committed, or by clients whose
+# clocks differ from the server's: no order with created_at is a rule.
+@pytest.mark.parametrize("offset", [-timedelta(days=1), -US, timedelta(0), US],
                          ids=["day-before", "microsecond-before", "equal", "microsecond-after"])
-def test_deleted_at_not_before_created_at(db, offset, rejected):
+def test_deleted_at_is_not_ordered_after_created_at(db, offset):
     values = dict(status="deleted", created_at=T0, updated_at=T0, deleted_at=T0 + offset)
-    if rejected:
-        with rows.violates("ck_users_deleted_not_before_created"):
-            rows.user(db, **values)
-    else:
-        assert user_row(db, rows.user(db, **values))["deleted_at"] == T0 + offset
+    assert user_row(db, rows.user(db, **values))["deleted_at"] == T0 + offset
 
 
 # --- created_at / updated_at ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("offset, rejected", [(-timedelta(days=1), True), (-US, True),
-                                              (timedelta(0), False), (US, False)],
+@pytest.mark.parametrize("offset", [-timedelta(days=1), -US, timedelta(0), US],
                          ids=["day-before", "microsecond-before", "equal", "microsecond-after"])
-def test_updated_at_not_before_created_at_on_insert(db, offset, rejected):
+def test_updated_at_is_not_ordered_after_created_at_on_insert(db, offset):
     values = dict(created_at=T0, updated_at=T0 + offset)
-    if rejected:
-        with rows.violates("ck_users_updated_not_before_created"):
-            rows.user(db, **values)
-    else:
-        assert user_row(db, rows.user(db, **values))["updated_at"] == T0 + offset
+    assert user_row(db, rows.user(db, **values))["updated_at"] == T0 + offset
 
 
 @pytest.mark.parametrize("assignment", ["last_login_at = now()", "updated_at = %(past)s",
