@@ -138,14 +138,51 @@ COMMENT ON FUNCTION set_updated_at() IS
 -- Acting user of row-level security
 -- -----------------------------------------------------------------------------
 -- The application names the user it acts for at the start of each
--- transaction: SET LOCAL app.user_id = '42' (or set_config('app.user_id',
--- '42', true)). Policies compare rows with this value. Anything but a
--- positive number of 1 to 18 digits without a leading zero, including a
--- missing or reset setting (''), is NULL, and NULL matches no row: without
--- an acting user the application sees nothing and no error tells it why.
--- One spelling per id ('007' is not 7). 18 digits always fit a bigint, so
--- the cast cannot fail. Policies call it as (SELECT app_user_id()): an init
--- plan, evaluated once per statement instead of once per row.
+-- transaction, one way only: SELECT set_acting_user(42). Behind a pooler in
+-- transaction mode (PgBouncer) consecutive transactions of one server
+-- connection belong to different clients, so only a setting made for this
+-- very transaction may count: set_acting_user() writes app.user_id as
+-- '<id>/<transaction start>', transaction-local, and app_user_id() answers
+-- the id only while now() is that start. A plain SET app.user_id = '42',
+-- session-level by a one-word slip, or a stamped value left by a session
+-- SET, acts as no one: in no later transaction of the connection is now()
+-- the same (0024_set_acting_user, 0025_acting_user_per_transaction).
+-- The start is written as extract(epoch ...) so that it reads the same
+-- whatever the session's DateStyle or TimeZone.
+CREATE FUNCTION set_acting_user(user_id bigint)
+RETURNS bigint
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF user_id IS NULL THEN
+        PERFORM set_config('app.user_id', '', TRUE);
+        RETURN NULL;
+    END IF;
+    -- app_user_id() reads 1 to 18 digits back: every id an identity makes.
+    IF user_id NOT BETWEEN 1 AND 999999999999999999 THEN
+        RAISE EXCEPTION 'set_acting_user: a user id is from 1 to 999999999999999999, not %',
+            user_id USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- is_local: the setting ends with the transaction, commit or rollback.
+    PERFORM set_config(
+        'app.user_id', user_id::text || '/' || extract(EPOCH FROM now())::text, TRUE
+    );
+    RETURN user_id;
+END;
+$$;
+
+COMMENT ON FUNCTION set_acting_user(bigint) IS
+'Names the user this transaction acts for (row-level security, audit entries) until it ends; call it first in every transaction: SELECT set_acting_user(42). NULL acts as no one. Writes app.user_id transaction-locally, stamped with the transaction''s start, so that no later transaction of a pooled connection can act as that user.';
+
+-- Anything but what set_acting_user() wrote in this transaction, including
+-- a missing or reset setting (''), is NULL, and NULL matches no row:
+-- without an acting user the application sees nothing and no error tells
+-- it why. The id is 1 to 18 digits without a leading zero (one spelling
+-- per id; 18 digits always fit a bigint, so the cast cannot fail).
+-- Policies call it as (SELECT app_user_id()): an init plan, evaluated once
+-- per statement instead of once per row.
 -- PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined, and
 -- PostgreSQL 17 plans its body again in every statement that calls it
 -- (about 25 us, paid by every audit entry and every statement of the
@@ -159,16 +196,18 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     setting text := current_setting('app.user_id', TRUE);
+    id text := split_part(setting, '/', 1);
 BEGIN
-    IF setting ~ '^[1-9][0-9]{0,17}$' THEN
-        RETURN setting::bigint;
+    IF id ~ '^[1-9][0-9]{0,17}$'
+        AND setting = id || '/' || extract(EPOCH FROM now())::text THEN
+        RETURN id::bigint;
     END IF;
     RETURN NULL;
 END;
 $$;
 
 COMMENT ON FUNCTION app_user_id() IS
-'The acting user of this transaction, from the setting app.user_id (SET LOCAL app.user_id = ''42''); NULL when the setting is missing, empty or not a positive number of 1 to 18 digits without a leading zero, so that row-level security fails closed.';
+'The acting user of this transaction, as set_acting_user() named it; NULL when it was not called in this transaction (a value of app.user_id set any other way, or left by an earlier transaction, counts for no one), so that row-level security fails closed.';
 
 -- -----------------------------------------------------------------------------
 -- Owner and privileges (see 05_roles.sql)
@@ -177,10 +216,11 @@ ALTER FUNCTION is_valid_tckn(text) OWNER TO cadcam_owner;
 ALTER FUNCTION is_valid_vkn(text) OWNER TO cadcam_owner;
 ALTER FUNCTION is_valid_timezone(text) OWNER TO cadcam_owner;
 ALTER FUNCTION set_updated_at() OWNER TO cadcam_owner;
+ALTER FUNCTION set_acting_user(bigint) OWNER TO cadcam_owner;
 ALTER FUNCTION app_user_id() OWNER TO cadcam_owner;
 REVOKE EXECUTE ON FUNCTION
 is_valid_tckn(text), is_valid_vkn(text), is_valid_timezone(text), set_updated_at(),
-app_user_id()
+set_acting_user(bigint), app_user_id()
 FROM PUBLIC;
 -- The CHECK constraints of users call the validators with the privileges of
 -- whoever writes the row. A trigger function needs no grant: it runs as
@@ -188,5 +228,8 @@ FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
 is_valid_tckn(text), is_valid_vkn(text), is_valid_timezone(text)
 TO cadcam_app, cadcam_admin;
--- Policies run their expressions with the privileges of the querying role.
+-- The application, and an operator acting on a user's behalf, name the
+-- acting user; policies run their expressions with the privileges of the
+-- querying role.
+GRANT EXECUTE ON FUNCTION set_acting_user(bigint) TO cadcam_app, cadcam_admin;
 GRANT EXECUTE ON FUNCTION app_user_id() TO cadcam_app;

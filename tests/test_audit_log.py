@@ -5,7 +5,7 @@ columns alone not recorded; append-only for every role but cadcam_owner; and
 monthly range partitions made by create_audit_partitions().
 
 Writes run as the real roles (SET LOCAL ROLE inside a transaction, with the
-acting user in app.user_id where the role needs one). Entries are read back
+acting user named by set_acting_user() where the role needs one). Entries are read back
 as the superuser, and only those written after a marker (the highest id
 before the statement under test), so that the setup's own entries do not
 count. Expected values are taken from the rows themselves (to_jsonb of the
@@ -26,7 +26,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from tests import rows
-from tests.test_privileges import acting, as_session_user, denied, scalar, temporary_role
+from tests.roles import acting, as_session_user, denied, scalar, set_acting_user, temporary_role
 
 CORE_TABLES = ["users", "sessions", "licenses", "models", "jobs"]
 BUILDERS = {"users": rows.user, "sessions": rows.session, "licenses": rows.license,
@@ -342,7 +342,8 @@ def test_db_role_is_the_set_role_and_acting_user_null_without_setting(db, write,
     assert entry["acting_user_id"] is None
 
 
-@pytest.mark.parametrize("value", ["", "abc", "12; DROP TABLE users", "1234567890123456789"])
+@pytest.mark.parametrize("value", ["", "abc", "12; DROP TABLE users", "1234567890123456789",
+                                   "12", "12/1796166890.929976"])
 def test_acting_user_is_null_for_a_setting_that_is_not_an_id(db, value):
     license_id = rows.license(db)
     mark = marker(db)
@@ -359,7 +360,7 @@ def test_login_role_is_the_session_user(db, login_role, set_role):
     with as_session_user(db, login_role), db.transaction():
         if set_role:
             db.execute("SET LOCAL ROLE cadcam_app")
-        db.execute("SELECT set_config('app.user_id', %s, true)", (str(owner),))
+        set_acting_user(db, owner)
         rows.model(db, user_id=owner)
     entry = only_entry(db, mark)
     assert entry["login_role"] == login_role

@@ -18,7 +18,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from tests import rows
-from tests.test_privileges import as_app, as_role
+from tests.roles import as_app, as_role
 
 PERSONAL = {
     "email": "ayse.yilmaz@example.com.tr",

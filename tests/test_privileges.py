@@ -5,15 +5,12 @@ The catalog tests read pg_roles, pg_class, pg_proc, pg_type, pg_namespace and
 pg_default_acl. The behaviour tests create rows as the superuser, then run
 statements as the real role (SET ROLE) and expect success, or SQLSTATE 42501
 (insufficient_privilege). The application acts for one user at a time
-(`as_app`: SET LOCAL app.user_id, see test_row_security.py for the rules of
+(`as_app`: set_acting_user(), see test_row_security.py for the rules of
 row-level security itself). A role with no grants at all is made per test with
 a unique name (roles belong to the whole cluster) and dropped afterwards.
 """
 
 from __future__ import annotations
-
-import uuid
-from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -21,11 +18,11 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from tests import rows
+from tests.roles import (
+    CORE_TABLES, ROLES, as_app, as_role, as_session_user, denied, run, scalar, table, temporary_role,
+)
 
-ROLES = ["cadcam_owner", "cadcam_app", "cadcam_worker", "cadcam_readonly", "cadcam_auditor",
-         "cadcam_admin"]
 NON_OWNER_ROLES = ROLES[1:]
-CORE_TABLES = ["users", "sessions", "licenses", "models", "jobs"]
 AUDIT_RELATIONS = {"audit_log", "audit_log_default"}
 YOYO_TABLES = ["_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock"]
 RUNNER_TABLES = [("schema_runner", "applied_files"), ("schema_runner", "environment")]
@@ -73,78 +70,6 @@ WHERE t.typnamespace = 'public'::regnamespace
                                   (SELECT e.typrelid FROM pg_type e WHERE e.oid = t.typelem)))
 """
 PUBLIC_GRANTS = "SELECT count(*) FROM aclexplode(%s) WHERE grantee = 0"
-
-
-@contextmanager
-def as_role(db: psycopg.Connection, role: str):
-    """Run the block with current_user = role; the session user stays the superuser."""
-    db.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
-    try:
-        yield db
-    finally:
-        db.execute("RESET ROLE")
-
-
-@contextmanager
-def acting(db: psycopg.Connection, role: str, user_id: int | None = None):
-    """One transaction as `role` (SET LOCAL ROLE), acting for user_id when given
-    (SET LOCAL app.user_id), as the application runs its transactions."""
-    with db.transaction():
-        db.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
-        if user_id is not None:
-            db.execute("SELECT set_config('app.user_id', %s, true)", (str(user_id),))
-        yield db
-
-
-def as_app(db: psycopg.Connection, user_id: int):
-    """One transaction as cadcam_app acting for user_id."""
-    return acting(db, "cadcam_app", user_id)
-
-
-@contextmanager
-def as_session_user(db: psycopg.Connection, role: str):
-    """Run the block with session_user = role, so SET ROLE checks role's memberships."""
-    db.execute(sql.SQL("SET SESSION AUTHORIZATION {}").format(sql.Identifier(role)))
-    try:
-        yield db
-    finally:
-        db.execute("RESET SESSION AUTHORIZATION")
-
-
-@contextmanager
-def denied(match: str | None = None):
-    """Assert that the block fails with insufficient_privilege (42501)."""
-    with pytest.raises(psycopg.errors.InsufficientPrivilege, match=match) as info:
-        yield info
-    assert info.value.sqlstate == "42501"
-
-
-def table(name: str | tuple[str, str]) -> sql.Identifier:
-    return sql.Identifier(*name) if isinstance(name, tuple) else sql.Identifier(name)
-
-
-def run(db: psycopg.Connection, query: str, *names, params=None) -> psycopg.Cursor:
-    """Execute query with {} placeholders filled by table identifiers."""
-    return db.execute(sql.SQL(query).format(*map(table, names)), params)
-
-
-def scalar(db: psycopg.Connection, query: str, params=None):
-    return db.execute(query, params).fetchone()[0]
-
-
-@contextmanager
-def temporary_role(db: psycopg.Connection, prefix: str, options: str):
-    """A role made for one test with a unique name (roles belong to the whole
-    cluster), dropped afterwards with anything granted to it."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    db.execute(sql.SQL("CREATE ROLE {} " + options).format(sql.Identifier(name)))
-    try:
-        yield name
-    finally:
-        db.execute("RESET SESSION AUTHORIZATION")
-        db.execute("RESET ROLE")
-        db.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
-        db.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
 
 
 @pytest.fixture
@@ -606,6 +531,7 @@ EXECUTE = {
     "is_valid_vkn(text)": {"cadcam_app", "cadcam_admin"},
     "is_valid_timezone(text)": {"cadcam_app", "cadcam_admin"},
     "set_updated_at()": set(),
+    "set_acting_user(bigint)": {"cadcam_app", "cadcam_admin"},
     "app_user_id()": {"cadcam_app"},
     "audit_row_change()": set(),
     "register_user(text,text,text,user_locale,text)": {"cadcam_app", "cadcam_admin"},

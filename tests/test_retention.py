@@ -27,7 +27,7 @@ from tests import rows
 from tests.test_audit_log import (
     acting, entries, marker, month_start, partition_name, partitions, scalar, this_month,
 )
-from tests.test_privileges import denied
+from tests.roles import denied
 
 US = timedelta(microseconds=1)
 DAY = timedelta(days=1)

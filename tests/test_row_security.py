@@ -4,7 +4,7 @@ everything, and no role without it can switch the policies off.
 
 Rows are made as the superuser (superusers bypass row-level security); every
 check then runs as the real role (SET ROLE) in one transaction, with the
-acting user set as the application sets it: SET LOCAL app.user_id = '<id>'.
+acting user set as the application sets it: SELECT set_acting_user(<id>).
 An expected error is caught outside that transaction, so it rolls back.
 """
 
@@ -20,9 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
-from tests import rows
-from tests import test_privileges as privileges
-from tests.test_privileges import CORE_TABLES, as_role, as_session_user, denied, run, scalar
+from tests import roles, rows
+from tests.roles import CORE_TABLES, as_role, as_session_user, denied, run, scalar
 
 PROJECT_ROLES = ["cadcam_owner", "cadcam_app", "cadcam_worker", "cadcam_readonly",
                  "cadcam_auditor", "cadcam_admin"]
@@ -47,7 +46,7 @@ def rls_violation(name: str, using: bool = False):
 
 def acting(db: psycopg.Connection, user_id, role: str = "cadcam_app"):
     """One transaction as `role` acting for user_id (None: no acting user), as the app runs."""
-    return privileges.acting(db, role, user_id)
+    return roles.acting(db, role, user_id)
 
 
 def ids(db: psycopg.Connection, name: str) -> list[int]:
@@ -259,28 +258,42 @@ def test_admin_flag_in_a_row_gives_no_extra_rows(db, a, b, name):
 
 # ----------------------------------------------------------------------------- no acting user
 
-# Settings that name no user. {a} stands for user A's id, so that each is a
-# near miss of a setting that would act for A.
+# Settings of app.user_id that name no user. {a} stands for user A's id,
+# {now} for this transaction's start as set_acting_user() writes it, and
+# {before} for an earlier start: each is a near miss of "{a}/{now}", what
+# set_acting_user(A) writes.
 NO_ACTING_USER = {
     "missing": None,
     "empty": "",
-    "zero": "0",
-    "letters": "abc",
-    "negative": "-{a}",
-    "plus sign": "+{a}",
-    "statement": "{a}; DROP TABLE users",
-    "leading space": " {a}",
-    "trailing space": "{a} ",
-    "trailing newline": "{a}\n",
-    "decimal": "{a}.0",
-    "19 digits": "{a:019d}",
-    "fullwidth digit": "\uff11",
+    "plain id (the old SET LOCAL)": "{a}",
+    "another transaction's stamp": "{a}/{before}",
+    "no stamp": "{a}/",
+    "no id": "/{now}",
+    "zero": "0/{now}",
+    "letters": "abc/{now}",
+    "negative": "-{a}/{now}",
+    "plus sign": "+{a}/{now}",
+    "leading zero": "0{a}/{now}",
+    "statement": "{a}/{now}; DROP TABLE users",
+    "leading space": " {a}/{now}",
+    "trailing space": "{a}/{now} ",
+    "trailing newline": "{a}/{now}\n",
+    "two stamps": "{a}/{now}/{now}",
+    "decimal": "{a}.0/{now}",
+    "19 digits": "{a:019d}/{now}",
+    "fullwidth digit": "\uff11/{now}",
 }
+
+
+def stamp(db, ago: str = "0") -> str:
+    """This transaction's start (minus `ago`), as set_acting_user() writes it."""
+    return scalar(db, "SELECT extract(epoch FROM now() - %s::interval)::text", (ago,))
 
 
 def apply_setting(db, setting: str | None, a_id: int) -> None:
     if setting is not None:
-        db.execute("SELECT set_config('app.user_id', %s, true)", (setting.format(a=a_id),))
+        value = setting.format(a=a_id, now=stamp(db), before=stamp(db, "1 microsecond"))
+        db.execute("SELECT set_config('app.user_id', %s, true)", (value,))
 
 
 def visible_counts(db) -> dict[str, int]:
@@ -304,6 +317,16 @@ def test_app_without_acting_user_cannot_insert(db, a, setting):
         rows.session(db, a["users"])
 
 
+def test_the_stamped_setting_is_what_set_acting_user_writes(db, a):
+    """The near misses above miss exactly this value."""
+    with acting(db, None):
+        apply_setting(db, "{a}/{now}", a["users"])
+        assert visible_counts(db) == dict.fromkeys(CORE_TABLES, 1)
+        set_by_function = scalar(db, "SELECT set_acting_user(%s)::text || '/' || %s",
+                                 (a["users"], stamp(db)))
+        assert scalar(db, "SELECT current_setting('app.user_id')") == set_by_function
+
+
 def test_acting_user_does_not_outlive_its_transaction(db, a):
     with acting(db, a["users"]):
         assert visible_counts(db) == dict.fromkeys(CORE_TABLES, 1)
@@ -319,64 +342,111 @@ def test_acting_user_of_a_rolled_back_transaction_is_gone(db, a):
         assert visible_counts(db) == dict.fromkeys(CORE_TABLES, 0)
 
 
-@pytest.mark.parametrize(("setting", "expected"), [
-    (None, None),
-    ("", None),
-    ("1", 1),
-    ("42", 42),
-    ("10", 10),
-    ("007", None),  # one spelling per id
-    ("0", None),
-    ("9" * 18, int("9" * 18)),
-    ("1" + "0" * 18, None),
-    ("9" * 19, None),
-    ("-1", None),
-    ("+1", None),
-    ("abc", None),
-    ("1; DROP TABLE users", None),
-    (" 1", None),
-    ("1 ", None),
-    ("1\n", None),
-    ("1.0", None),
-    ("1e3", None),
-    ("0x1f", None),
-    ("\uff11", None),  # FULLWIDTH DIGIT ONE
-    ("\u0661", None),  # ARABIC-INDIC DIGIT ONE
-])
-def test_app_user_id(db, setting, expected):
+def test_set_acting_user_works_in_every_transaction_of_one_connection(db, a, b):
+    for user in [a, b, a, b, b, a]:
+        with acting(db, user["users"]):
+            assert ids(db, "models") == [user["models"]]
+
+
+def test_a_session_level_set_acts_as_no_one_in_the_next_transaction(db, a):
+    """The one-word slip: SET instead of SET LOCAL, as the old README said."""
+    db.execute(sql.SQL("SET app.user_id = {}").format(sql.Literal(str(a["users"]))))
     with acting(db, None):
-        if setting is not None:
-            db.execute("SELECT set_config('app.user_id', %s, true)", (setting,))
-        assert scalar(db, "SELECT app_user_id()") == expected
+        assert scalar(db, "SELECT current_setting('app.user_id')") == str(a["users"])
+        assert visible_counts(db) == dict.fromkeys(CORE_TABLES, 0)
 
 
-def reference_app_user_id(setting: str | None) -> int | None:
-    """The rule of app_user_id(), written independently: a positive decimal
-    number of 1 to 18 ASCII digits, no sign, no leading zero, nothing else."""
-    if setting is None or not 1 <= len(setting) <= 18:
+def test_a_stamped_value_left_at_session_level_acts_as_no_one_later(db, a):
+    """Even the exact value set_acting_user() writes counts only in its own
+    transaction when someone stores it session-wide (set_config(..., false))."""
+    with acting(db, None):
+        db.execute("SELECT set_config('app.user_id', %s || '/' || %s, false)",
+                   (str(a["users"]), stamp(db)))
+        assert visible_counts(db) == dict.fromkeys(CORE_TABLES, 1)
+    with acting(db, None):
+        assert scalar(db, "SELECT current_setting('app.user_id')").startswith(f"{a['users']}/")
+        assert visible_counts(db) == dict.fromkeys(CORE_TABLES, 0)
+
+
+def test_set_acting_user_outside_a_transaction_block_ends_with_its_statement(db, a):
+    """In autocommit each statement is its own transaction: the acting user
+    named by one is gone in the next (call it inside BEGIN ... COMMIT)."""
+    db.execute("SET ROLE cadcam_app")
+    try:
+        assert scalar(db, "SELECT set_acting_user(%s)", (a["users"],)) == a["users"]
+        assert scalar(db, "SELECT count(*) FROM models") == 0
+    finally:
+        db.execute("RESET ROLE")
+
+
+def test_set_acting_user_null_acts_as_no_one(db, a):
+    with acting(db, a["users"]):
+        assert scalar(db, "SELECT set_acting_user(NULL)") is None
+        assert visible_counts(db) == dict.fromkeys(CORE_TABLES, 0)
+
+
+@pytest.mark.parametrize("user_id", [0, -1, -(2**63), 10**18, 2**63 - 1])
+def test_set_acting_user_refuses_an_id_that_cannot_be_a_user(db, user_id):
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="a user id is from 1 to"), \
+            acting(db, None):
+        db.execute("SELECT set_acting_user(%s)", (user_id,))
+
+
+def test_set_acting_user_in_a_rolled_back_savepoint_is_undone(db, a, b):
+    with acting(db, a["users"]):
+        with pytest.raises(RuntimeError), db.transaction():
+            roles.set_acting_user(db, b["users"])
+            assert ids(db, "models") == [b["models"]]
+            raise RuntimeError("roll back to the savepoint")
+        assert ids(db, "models") == [a["models"]]
+
+
+def test_acting_user_holds_whatever_the_session_time_zone_and_date_style(db, a):
+    with acting(db, None):
+        db.execute("SET LOCAL timezone = 'Asia/Tokyo'")
+        db.execute("SET LOCAL datestyle = 'SQL, DMY'")
+        roles.set_acting_user(db, a["users"])
+        db.execute("SET LOCAL timezone = 'America/Los_Angeles'")
+        db.execute("SET LOCAL datestyle = 'German'")
+        assert scalar(db, "SELECT app_user_id()") == a["users"]
+
+
+@pytest.mark.parametrize("user_id", [1, 42, 10, int("9" * 18)])
+def test_app_user_id_answers_what_set_acting_user_named(db, user_id):
+    with acting(db, None):
+        assert scalar(db, "SELECT set_acting_user(%s)", (user_id,)) == user_id
+        assert scalar(db, "SELECT app_user_id()") == user_id
+
+
+def reference_app_user_id(setting: str | None, now: str) -> int | None:
+    """The rule of app_user_id(), written independently: "<id>/<now>", the id
+    a positive decimal number of 1 to 18 ASCII digits, no sign, no leading
+    zero, and <now> this transaction's start exactly, nothing else."""
+    if setting is None or "/" not in setting:
         return None
-    if not all("0" <= ch <= "9" for ch in setting) or setting[0] == "0":
+    user, rest = setting.split("/", 1)
+    if rest != now or not 1 <= len(user) <= 18:
         return None
-    return int(setting)
+    if not all("0" <= ch <= "9" for ch in user) or user[0] == "0":
+        return None
+    return int(user)
 
 
 @settings(max_examples=300, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(setting=st.one_of(
+@given(user=st.one_of(
     st.text(max_size=25),
     st.integers(min_value=-10, max_value=10**19).map(str),
     st.from_regex(r"\A0*[0-9]{1,20}\Z"),
-))
-def test_app_user_id_follows_its_rule_for_any_setting(db, setting):
-    setting = setting.replace("\x00", "")  # a setting cannot hold NUL
+), tail=st.one_of(st.none(), st.text(max_size=25), st.sampled_from(["/", "0", " "])))
+def test_app_user_id_follows_its_rule_for_any_setting(db, user, tail):
+    """tail None: user + "/" + this transaction's stamp; else text after it
+    (so the stamp is sometimes exact, sometimes a near miss)."""
     with acting(db, None):
+        now = stamp(db)
+        setting = (user + "/" + now + (tail or "")).replace("\x00", "")  # no NUL in a setting
         db.execute("SELECT set_config('app.user_id', %s, true)", (setting,))
-        assert scalar(db, "SELECT app_user_id()") == reference_app_user_id(setting)
-
-
-def test_app_user_id_reads_set_local(db):
-    with acting(db, 123456789012345678):
-        assert scalar(db, "SELECT app_user_id()") == 123456789012345678
+        assert scalar(db, "SELECT app_user_id()") == reference_app_user_id(setting, now)
 
 
 # ----------------------------------------------------------------------------- RLS stays on
