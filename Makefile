@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help migrate test lint fix manifest docs psql db-stop clean bench
+.PHONY: help migrate test lint fix manifest docs psql db-stop clean bench pgbouncer
 
 help:
 	@echo "make migrate   apply every migration (embedded PostgreSQL 17 unless DATABASE_URL is set)"
@@ -56,7 +56,21 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench --scale $(SCALE)
 
-test: lint
+# PgBouncer for the pooler tests and the soak: Debian's package (there is no
+# pip build), installed when missing and we are root, as CI is. A normal user
+# without it is told how to install it, and those tests are skipped.
+pgbouncer:
+	@if command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing pgbouncer (Debian package) for the pooler tests"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq --no-install-recommends pgbouncer >/dev/null \
+	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends pgbouncer >/dev/null; }; \
+	else \
+	  echo "pgbouncer is not installed: run 'sudo apt-get install pgbouncer'; the pooler tests are skipped"; \
+	fi
+
+test: lint pgbouncer
 	$(BIN)/python -m pytest
 
 psql: $(STAMP)

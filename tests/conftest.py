@@ -23,6 +23,7 @@ from pytest_postgresql.janitor import DatabaseJanitor
 from runner import commands
 from runner.config import SUPERUSER
 from runner.server import TEST_SETTINGS, throwaway_server
+from tests import pooler as pgbouncer
 
 
 def _scratch_dir() -> str | None:
@@ -79,3 +80,19 @@ def empty_db(pg_server):
     janitor = DatabaseJanitor(user=SUPERUSER, host="127.0.0.1", port=pg_server.port, dbname=name)
     with janitor:
         yield pg_server.url(name)
+
+
+@pytest.fixture(scope="session")
+def pooler(pg_server, migrated_proc):
+    """A real PgBouncer (transaction mode) in front of the session's server,
+    with the LOGIN roles of the pooled clients (members of the group roles
+    that the migrations make). Without the program a normal
+    user gets the test skipped, saying how to install it; as root (CI) it is
+    an error, since make test installs it."""
+    if pgbouncer.binary() is None:
+        if os.geteuid() == 0:
+            pytest.fail(pgbouncer.INSTALL_HINT, pytrace=False)
+        pytest.skip(pgbouncer.INSTALL_HINT)
+    pgbouncer.create_logins(pg_server.url("postgres"))
+    with pgbouncer.running_pooler(pg_server.port) as running:
+        yield running
