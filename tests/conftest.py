@@ -24,6 +24,7 @@ from runner import commands
 from runner.config import SUPERUSER
 from runner.server import TEST_SETTINGS, throwaway_server
 from tests import pooler as pgbouncer
+from tests import soak
 
 
 def _scratch_dir() -> str | None:
@@ -96,3 +97,12 @@ def pooler(pg_server, migrated_proc):
     pgbouncer.create_logins(pg_server.url("postgres"))
     with pgbouncer.running_pooler(pg_server.port) as running:
         yield running
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The soak's figures, when a soak ran."""
+    figures = config.stash.get(soak.FIGURES, None)
+    if figures:
+        terminalreporter.section("soak")
+        for line in figures:
+            terminalreporter.write_line(line)
