@@ -241,6 +241,9 @@ def _run_statement(conn, migration, path: Path, statement: str, action: str) -> 
     except (pgerrors.LockNotAvailable, pgerrors.QueryCanceled):
         raise
     except psycopg.Error as exc:
+        if conn.broken or conn.closed:
+            raise  # the server is gone: run_one says so
+
         first = statement.strip().splitlines()[0]
         raise RunnerError(
             f"{DOING_WORDS[action]} {migration.id} failed at {path.name} line {_line_of(path, statement)} "
@@ -290,12 +293,15 @@ def _in_one_transaction(db, migration, path, statements, settings, direction) ->
         conn.execute("DELETE FROM yoyo_lock WHERE pid = pg_backend_pid()")
 
 
+# Every INVALID index, and whether a session is building it right now.
 INVALID_INDEXES_SQL = """
-SELECT format('%I.%I', n.nspname, c.relname)
+SELECT format('%I.%I', n.nspname, c.relname),
+       EXISTS (SELECT FROM pg_stat_progress_create_index AS p WHERE p.index_relid = c.oid)
 FROM pg_index AS i
 JOIN pg_class AS c ON c.oid = i.indexrelid
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
 WHERE NOT i.indisvalid
+ORDER BY 1
 """
 
 
@@ -303,11 +309,54 @@ def _invalid_indexes(conn) -> set[str]:
     return {row[0] for row in conn.execute(INVALID_INDEXES_SQL)}
 
 
+def invalid_indexes(conn) -> list[tuple[str, str]]:
+    """(name, what to do) of every INVALID index: one being built now, or one
+    an interrupted CREATE INDEX CONCURRENTLY left, which every write still
+    maintains and no query uses."""
+    return [(name, "being built now; verify again when the build is done" if building else
+             "left by an interrupted CREATE INDEX CONCURRENTLY: `schema migrate` drops and "
+             "builds it again when a pending migration creates it, else DROP INDEX "
+             "CONCURRENTLY it") for name, building in conn.execute(INVALID_INDEXES_SQL)]
+
+
+# CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name ON [ONLY] table
+CONCURRENT_INDEX = re.compile(
+    r"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"(?P<name>[A-Za-z_][\w$]*)\s+ON\s+(?:ONLY\s+)?(?P<table>[A-Za-z_][\w$.]*)",
+    re.IGNORECASE)
+
+# An INVALID index of that name on that table that no session is building:
+# what a CREATE INDEX CONCURRENTLY leaves when its server or its runner dies.
+INTERRUPTED_BUILD_SQL = """
+SELECT format('%%I.%%I', n.nspname, c.relname)
+FROM pg_index AS i
+JOIN pg_class AS c ON c.oid = i.indexrelid
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE NOT i.indisvalid AND c.relname = %(name)s AND i.indrelid = to_regclass(%(table)s)
+  AND NOT EXISTS (SELECT FROM pg_stat_progress_create_index AS p WHERE p.index_relid = c.oid)
+"""
+
+
+def _drop_interrupted_build(conn, statement: str, out) -> None:
+    """Before building an index CONCURRENTLY, drop the INVALID one of the same
+    name that an interrupted build left (a killed runner, a server crash):
+    IF NOT EXISTS would skip the build and record a broken index as done."""
+    match = CONCURRENT_INDEX.match(statement)
+    if not match:
+        return
+    row = conn.execute(INTERRUPTED_BUILD_SQL, {"name": match["name"].lower(),
+                                               "table": match["table"]}).fetchone()
+    if row:
+        out(f"  dropping INVALID index {row[0]} left by an interrupted build")
+        conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {row[0]}")
+
+
 def _statement_by_statement(db, migration, path, statements, settings, direction, out) -> None:
     conn = db.connection  # autocommit: each statement commits on its own
     _set_timeouts(conn, settings, local=False)
     try:
         for statement in statements:
+            _drop_interrupted_build(conn, statement, out)
             before = _invalid_indexes(conn)
             cleanup = partial(_drop_new_invalid, conn, before, out)
             try:
@@ -363,13 +412,35 @@ def run_one(db, migration, settings: Settings, direction: str, out=print) -> Non
                           "write one, or roll back by hand", EXIT_FAILED)
     statements = _statements(source)
     started = time.monotonic()
-    if migration.use_transactions:
-        _with_retries(
-            lambda: _in_one_transaction(db, migration, source, statements, settings, direction),
-            migration, settings, out)
-    else:
-        _statement_by_statement(db, migration, source, statements, settings, direction, out)
+    try:
+        if migration.use_transactions:
+            _with_retries(
+                lambda: _in_one_transaction(db, migration, source, statements, settings,
+                                            direction),
+                migration, settings, out)
+        else:
+            _statement_by_statement(db, migration, source, statements, settings, direction, out)
+    except psycopg.OperationalError as exc:
+        if not (db.connection.broken or db.connection.closed):
+            raise
+        while isinstance(exc.__context__, psycopg.OperationalError):
+            exc = exc.__context__  # the first error says what happened; the rollback's does not
+        raise _lost_connection(migration, direction, exc) from None
     out(f"{FINISHED_WORDS[direction]}  {migration.id}  ({(time.monotonic() - started) * 1000:.0f} ms)")
+
+
+def _lost_connection(migration, direction: str, exc: BaseException) -> RunnerError:
+    """The server went away mid-migration (a crash, a restart, a failover)."""
+    if migration.use_transactions:
+        state = f"its transaction was rolled back and it is not recorded as {FINISHED_WORDS[direction]}"
+    else:
+        state = (f"it is not recorded as {FINISHED_WORDS[direction]}; statements that finished "
+                 "stay, and an INVALID index it left is dropped when it runs again")
+    return RunnerError(
+        f"lost the connection to the server while {DOING_WORDS[direction]} {migration.id} "
+        f"({first_line(exc, 'connection lost')}): {state}; once the server is back, "
+        "`schema status` shows where it stopped and `schema migrate` goes on from there",
+        EXIT_SERVER)
 
 
 # -- commands ---------------------------------------------------------------------------
@@ -523,6 +594,8 @@ def verify(url: str, settings: Settings | None = None, out=print) -> None:
     file_problems = [f"{e['state'].upper()}: {e['id']}: {STATE_NOTES[e['state']]}"
                      for e in report["migrations"] if e["state"] in STATE_NOTES]
     applied = [e["id"] for e in report["migrations"] if e["state"] in ("applied", "changed")]
+    with connect(url) as conn:  # pg_dump leaves INVALID indexes out, so the diff cannot see them
+        file_problems += [f"INVALID: index {name}: {note}" for name, note in invalid_indexes(conn)]
     diff = _diff_against_scratch(url, settings, applied)
     for line in file_problems:
         out(line)
@@ -531,7 +604,7 @@ def verify(url: str, settings: Settings | None = None, out=print) -> None:
         for line in diff:
             out("  " + line)
     if file_problems or diff:
-        raise RunnerError(f"verify failed: {len(file_problems)} file problem(s)"
+        raise RunnerError(f"verify failed: {len(file_problems)} file or index problem(s)"
                           f"{', and schema drift' if diff else ''}; details above", EXIT_VERIFY)
     out(f"verified: {len(applied)} applied migration(s) match their files and the live schema")
 

@@ -34,9 +34,15 @@ def _scratch_dir() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def pg_server():
+def scratch_dir() -> str | None:
+    """Where throw-away servers keep their data: /dev/shm when usable, else /tmp."""
+    return _scratch_dir()
+
+
+@pytest.fixture(scope="session")
+def pg_server(scratch_dir):
     """The session's PostgreSQL 17, stopped and deleted at the end."""
-    with throwaway_server(_scratch_dir(), "schema-test-", port_for.select_random(),
+    with throwaway_server(scratch_dir, "schema-test-", port_for.select_random(),
                           TEST_SETTINGS) as server:
         yield server
 
@@ -100,9 +106,10 @@ def pooler(pg_server, migrated_proc):
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    """The soak's figures, when a soak ran."""
-    figures = config.stash.get(soak.FIGURES, None)
-    if figures:
-        terminalreporter.section("soak")
-        for line in figures:
-            terminalreporter.write_line(line)
+    """The figures of the soaks that ran (tests/test_soak.py, tests/test_crash.py)."""
+    for key, title in [(soak.FIGURES, "soak"), (soak.CRASH_FIGURES, "soak with a crash")]:
+        figures = config.stash.get(key, None)
+        if figures:
+            terminalreporter.section(title)
+            for line in figures:
+                terminalreporter.write_line(line)

@@ -47,8 +47,10 @@ ARGON2ID_HASH = ("$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$"
 PROVOKED = ("uq_jobs_idempotency_key", "ex_licenses_active_overlap")
 FINISHED = ("succeeded", "failed")
 MAX_RETRIES = 2  # of every soak job
-# Where a soak leaves its figures for the report at the end of the test run.
+# Where a soak leaves its figures for the report at the end of the test run
+# (tests/conftest.py prints them): the pooled soak's, and the crashed one's.
 FIGURES = pytest.StashKey[list]()
+CRASH_FIGURES = pytest.StashKey[list]()
 
 
 class Stopped(Exception):
