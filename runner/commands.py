@@ -314,8 +314,8 @@ def invalid_indexes(conn) -> list[tuple[str, str]]:
     an interrupted CREATE INDEX CONCURRENTLY left, which every write still
     maintains and no query uses."""
     return [(name, "being built now; verify again when the build is done" if building else
-             "left by an interrupted CREATE INDEX CONCURRENTLY: `schema migrate` drops and "
-             "builds it again when a pending migration creates it, else DROP INDEX "
+             "left by a failed or interrupted CREATE INDEX CONCURRENTLY: `schema migrate` drops "
+             "and builds it again when a pending migration creates it, else DROP INDEX "
              "CONCURRENTLY it") for name, building in conn.execute(INVALID_INDEXES_SQL)]
 
 

@@ -145,6 +145,20 @@ def test_schema_drift_is_reported_with_its_diff(migrated, ddl, diff_line):
     assert verify_scratch_databases(migrated) == []
 
 
+def test_an_invalid_index_is_reported_though_pg_dump_leaves_it_out(migrated):
+    """A failed CREATE INDEX CONCURRENTLY leaves an INVALID index, which every
+    write still maintains; pg_dump, and so the schema diff, leaves it out."""
+    with psycopg.connect(migrated, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (email) VALUES ('a@example.com'), ('b@example.com')")
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("CREATE UNIQUE INDEX CONCURRENTLY uq_users_locale ON users (locale)")
+    result = run_cli("verify", DATABASE_URL=migrated)
+    assert result.returncode == EXIT_VERIFY
+    assert ("INVALID: index public.uq_users_locale: left by a failed or interrupted CREATE INDEX "
+            "CONCURRENTLY") in result.stdout
+    assert "SCHEMA:" not in result.stdout
+
+
 @pytest.fixture
 def yoyo_migrated(empty_db):
     """Migrated by plain `yoyo apply`, which records no checksums and no environment."""
