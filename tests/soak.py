@@ -46,7 +46,7 @@ ARGON2ID_HASH = ("$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$"
                  "RdescudvJCsgt3ub+b+dWRWJTmaaJObG0Vw7d8mjxXU")
 PROVOKED = ("uq_jobs_idempotency_key", "ex_licenses_active_overlap")
 FINISHED = ("succeeded", "failed")
-MAX_RETRIES = 2  # of every soak job
+RETRIES = (0, 2)  # max_retries of a soak job, chosen at random: a first failure may be final
 # Where a soak leaves its figures for the report at the end of the test run
 # (tests/conftest.py prints them): the pooled soak's, and the crashed one's.
 FIGURES = pytest.StashKey[list]()
@@ -366,7 +366,7 @@ class AppClient(Client):
                 INSERT INTO jobs (user_id, model_id, type, status, priority, idempotency_key,
                     max_retries, input_params)
                 VALUES (%s, %s, 'cam_toolpath', 'queued', %s, %s, %s, %s) RETURNING id""",
-                (self.user_id, model_id, self.rng.randint(0, 9), key, MAX_RETRIES,
+                (self.user_id, model_id, self.rng.randint(0, 9), key, self.rng.choice(RETRIES),
                  Jsonb({"tool": "T1"})))
         job_id = self.attempt("submit job", work, provokes=("uq_jobs_idempotency_key",))
         if job_id is not None:
@@ -475,21 +475,22 @@ class Worker(Client):
                 row = conn.execute(CLAIM_WITH_CLOCK, {"clock": self.clock()}).fetchone()
             if row is None:
                 return None
-            attempt = one(conn, "UPDATE jobs SET celery_task_id = %s WHERE id = %s"
-                          " RETURNING retry_count", (task, row[0]))
-            return row[0], attempt
+            attempt, retries = conn.execute(
+                "UPDATE jobs SET celery_task_id = %s WHERE id = %s"
+                " RETURNING retry_count, max_retries", (task, row[0])).fetchone()
+            return row[0], attempt, retries
         claimed = self.attempt("claim", claim)
         if claimed is None:
             self.idle.set()
             time.sleep(0.01)
             return None
         self.idle.clear()
-        job_id, attempt = claimed
+        job_id, attempt, retries = claimed
         with self.ledger.lock:
             self.ledger.claims.append((job_id, attempt, self.number, str(task)))
         for _ in range(self.rng.randint(1, 3)):
             self.report(job_id, task)
-        self.finish(job_id, task, attempt)
+        self.finish(job_id, task, retry=attempt < retries)
 
     def report(self, job_id: int, task: uuid.UUID) -> None:
         def work(conn):
@@ -504,7 +505,7 @@ class Worker(Client):
         elif done == 0:
             self.ledger.fail("progress", AssertionError(f"job {job_id} was not ours to report"))
 
-    def finish(self, job_id: int, task: uuid.UUID, attempt: int) -> None:
+    def finish(self, job_id: int, task: uuid.UUID, retry: bool) -> None:
         succeed = self.rng.random() < 0.7
         at = {"clock": self.clock()} if self.skew else {}
         if succeed:
@@ -512,7 +513,7 @@ class Worker(Client):
                 UPDATE jobs SET status = 'succeeded', progress = 100, finished_at = {self.now()},
                     result = '{{"files": ["out.nc"]}}'
                 WHERE id = %(id)s AND status = 'running' AND celery_task_id = %(task)s"""
-        elif attempt < MAX_RETRIES:
+        elif retry:
             kind, query = "retry", """
                 UPDATE jobs SET status = 'queued', retry_count = retry_count + 1,
                     error_message = 'spindle stalled, retrying'
