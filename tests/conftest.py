@@ -24,6 +24,7 @@ from runner import commands
 from runner.config import SUPERUSER
 from runner.server import TEST_SETTINGS, throwaway_server
 from tests import pooler as pgbouncer
+from tests import rows
 from tests import soak
 
 
@@ -75,6 +76,18 @@ def db(postgresql) -> psycopg.Connection:
     """A connection to a fresh clone of the migrated schema, in autocommit mode."""
     postgresql.autocommit = True
     return postgresql
+
+
+@pytest.fixture
+def a(db) -> dict[str, int]:
+    """User A with one row in every core table (ids by table), made as the superuser."""
+    return rows.tenant(db)
+
+
+@pytest.fixture
+def b(db, a) -> dict[str, int]:
+    """User B, likewise: the other user whose rows A must never reach."""
+    return rows.tenant(db)
 
 
 _names = itertools.count()

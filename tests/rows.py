@@ -112,6 +112,23 @@ def job(conn, user_id: int | None = None, **over) -> int:
     return insert(conn, "jobs", **values)
 
 
+BUILDERS = {"users": user, "sessions": session, "licenses": license, "models": model,
+            "jobs": job}
+
+
+def tenant(conn, **over) -> dict[str, int]:
+    """A user with one row in every core table; the ids by table."""
+    user_id = user(conn, **over)
+    model_id = model(conn, user_id)
+    return {
+        "users": user_id,
+        "sessions": session(conn, user_id),
+        "licenses": license(conn, user_id),
+        "models": model_id,
+        "jobs": job(conn, user_id, model_id=model_id),
+    }
+
+
 @contextmanager
 def violates(constraint: str):
     """Assert that the block fails with an integrity error (SQLSTATE class 23)

@@ -29,8 +29,6 @@ from tests import rows
 from tests.roles import acting, as_session_user, denied, scalar, set_acting_user, temporary_role
 
 CORE_TABLES = ["users", "sessions", "licenses", "models", "jobs"]
-BUILDERS = {"users": rows.user, "sessions": rows.session, "licenses": rows.license,
-            "models": rows.model, "jobs": rows.job}
 SECRET_COLUMNS = {"users": {"password_hash"},
                   "sessions": {"refresh_token_hash", "access_token_jti"}}
 ALL_SECRETS = set().union(*SECRET_COLUMNS.values())
@@ -40,7 +38,6 @@ AUDIT_RELATIONS = ["audit_log", "audit_log_default", "this_month"]
 
 
 # ----------------------------------------------------------------------------- helpers
-
 
 
 def marker(db: psycopg.Connection) -> int:
@@ -165,7 +162,7 @@ def app_creates(db: psycopg.Connection, table: str) -> tuple[int, int, int | Non
     owner = rows.user(db)
     mark = marker(db)
     with acting(db, "cadcam_app", owner):
-        row_id = BUILDERS[table](db, user_id=owner)
+        row_id = rows.BUILDERS[table](db, user_id=owner)
     return mark, row_id, owner
 
 
@@ -208,7 +205,7 @@ def test_insert_writes_one_entry_with_the_whole_row(db, table):
 
 @pytest.mark.parametrize(("table", "column", "value"), UPDATES)
 def test_update_writes_only_the_changed_columns(db, table, column, value):
-    row_id = BUILDERS[table](db)
+    row_id = rows.BUILDERS[table](db)
     owner = owner_of(db, table, row_id)
     before = row_json(db, table, row_id)
     mark = marker(db)
@@ -253,7 +250,7 @@ def test_number_rewritten_with_another_scale_is_no_change(db, table):
     """1.0 and 1.00 differ as text but are equal as jsonb: no entry, on a table
     whose trigger has a WHEN clause (jobs) and one without (models)."""
     column = {"models": "params", "jobs": "input_params"}[table]
-    row_id = BUILDERS[table](db, **{column: Jsonb({"tolerance_mm": 1})})
+    row_id = rows.BUILDERS[table](db, **{column: Jsonb({"tolerance_mm": 1})})
     owner = owner_of(db, table, row_id)
     query = sql.SQL("UPDATE {} SET {} = %s::jsonb WHERE id = %s").format(
         sql.Identifier(table), sql.Identifier(column))
@@ -275,7 +272,7 @@ DELETES = [("sessions", "cadcam_app", True), ("sessions", "cadcam_admin", False)
 
 @pytest.mark.parametrize(("table", "role", "as_owner"), DELETES)
 def test_delete_writes_one_entry_with_the_whole_row(db, table, role, as_owner):
-    row_id = BUILDERS[table](db)
+    row_id = rows.BUILDERS[table](db)
     owner = owner_of(db, table, row_id)
     before = row_json(db, table, row_id)
     mark = marker(db)
@@ -607,7 +604,7 @@ NO_OP = {"users": "email", "sessions": "user_id", "licenses": "user_id", "models
 
 @pytest.mark.parametrize("table", CORE_TABLES)
 def test_update_that_changes_nothing_writes_no_entry(db, table):
-    row_id = BUILDERS[table](db)
+    row_id = rows.BUILDERS[table](db)
     mark = marker(db)
     with acting(db, "cadcam_app", owner_of(db, table, row_id)):
         query = sql.SQL("UPDATE {t} SET {c} = {c} WHERE id = %s").format(

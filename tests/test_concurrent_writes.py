@@ -58,9 +58,7 @@ def assert_began_before(started: datetime, conn, table: str, row_id: int) -> Non
 def app_inserts(conn, table: str, user_id: int, **values) -> int:
     """B: the application makes a row of user_id and commits."""
     with acting(conn, "cadcam_app", user_id):
-        builder = {"sessions": rows.session, "licenses": rows.license, "models": rows.model,
-                   "jobs": rows.job}[table]
-        return builder(conn, user_id, **values)
+        return rows.BUILDERS[table](conn, user_id, **values)
 
 
 # --------------------------------------------------------------------------- the app

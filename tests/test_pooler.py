@@ -28,25 +28,6 @@ CHANGE = {"users": "company_name = 'Anadolu Kalıp A.Ş.'", "sessions": "user_ag
           "licenses": "auto_renew = true", "models": "name = 'Flanş yeni'", "jobs": "priority = 7"}
 
 
-def tenant(db) -> dict[str, int]:
-    """A user with one row in every core table; the ids by table."""
-    user_id = rows.user(db)
-    model_id = rows.model(db, user_id)
-    return {"users": user_id, "sessions": rows.session(db, user_id),
-            "licenses": rows.license(db, user_id), "models": model_id,
-            "jobs": rows.job(db, user_id, model_id=model_id)}
-
-
-@pytest.fixture
-def a(db):
-    return tenant(db)
-
-
-@pytest.fixture
-def b(db, a):
-    return tenant(db)
-
-
 @pytest.fixture
 def client(pooler, db):
     """Factory of client connections through the pooler to the test's database."""
@@ -148,8 +129,7 @@ def test_another_users_rows_are_refused(client, a, b, name):
 @pytest.mark.parametrize("name", OWNED)
 def test_a_row_for_another_user_is_refused(client, a, b, name):
     conn = client()
-    builder = {"sessions": rows.session, "licenses": rows.license, "models": rows.model,
-               "jobs": rows.job}[name]
+    builder = rows.BUILDERS[name]
     with pytest.raises(psycopg.errors.InsufficientPrivilege,
                        match=f'new row violates row-level security policy for table "{name}"'):
         with conn.transaction():

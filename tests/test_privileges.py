@@ -92,10 +92,6 @@ def owner_of(db: psycopg.Connection, name: str, row_id: int) -> int:
     return row_id if name == "users" else rows.fetch(name, db, row_id)["user_id"]
 
 
-BUILDERS = {"users": rows.user, "sessions": rows.session, "licenses": rows.license,
-            "models": rows.model, "jobs": rows.job}
-
-
 # ----------------------------------------------------------------------------- catalog
 
 @pytest.mark.parametrize("role", ROLES)
@@ -248,7 +244,7 @@ def test_app_writes_are_checked_by_validators(db, column, value, constraint):
 def test_app_inserts_and_selects(db, name):
     user_id = rows.user(db)
     with as_app(db, user_id):
-        row_id = BUILDERS[name](db, user_id)
+        row_id = rows.BUILDERS[name](db, user_id)
         assert rows.fetch(name, db, row_id)["id"] == row_id
 
 
@@ -266,7 +262,7 @@ def test_app_cannot_insert_a_user_directly(db):
     ("jobs", "priority", 7),
 ])
 def test_app_updates(db, name, column, value):
-    row_id = BUILDERS[name](db)
+    row_id = rows.BUILDERS[name](db)
     with as_app(db, owner_of(db, name, row_id)):
         cur = run(db, f"UPDATE {{}} SET {column} = %s WHERE id = %s", name, params=(value, row_id))
         assert cur.rowcount == 1
@@ -282,7 +278,7 @@ def test_app_deletes_session(db):
 
 @pytest.mark.parametrize("name", ["users", "licenses", "models", "jobs"])
 def test_app_cannot_delete(db, name):
-    row_id = BUILDERS[name](db)
+    row_id = rows.BUILDERS[name](db)
     with denied(f"table {name}"), as_app(db, owner_of(db, name, row_id)):
         run(db, "DELETE FROM {} WHERE id = %s", name, params=(row_id,))
     assert rows.fetch(name, db, row_id) is not None
@@ -417,14 +413,14 @@ def test_worker_cannot_select(db, name):
 
 @pytest.mark.parametrize("name", ["licenses", "models", "jobs"])
 def test_readonly_selects_whole_table(db, name):
-    row_id = BUILDERS[name](db)
+    row_id = rows.BUILDERS[name](db)
     with as_role(db, "cadcam_readonly"):
         assert rows.fetch(name, db, row_id)["id"] == row_id
 
 
 @pytest.mark.parametrize("name", list(SECRET_COLUMNS))
 def test_readonly_selects_every_non_secret_column(db, name):
-    row_id = BUILDERS[name](db)
+    row_id = rows.BUILDERS[name](db)
     columns = [c for (c,) in db.execute(
         "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass"
         " AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (name,))]
@@ -577,12 +573,12 @@ def test_only_admin_runs_erasure_and_retention(db, role, call):
 
 @pytest.mark.parametrize("name", CORE_TABLES)
 def test_admin_writes_every_users_rows_without_acting_user(db, name):
-    row_id = BUILDERS[name](db)
+    row_id = rows.BUILDERS[name](db)
     with as_role(db, "cadcam_admin"):
         cur = run(db, "UPDATE {} SET created_at = created_at WHERE id = %s", name,
                   params=(row_id,))
         assert cur.rowcount == 1
-        other = BUILDERS[name](db) if name == "users" else BUILDERS[name](db, rows.user(db))
+        other = rows.BUILDERS[name](db) if name == "users" else rows.BUILDERS[name](db, rows.user(db))
         assert rows.fetch(name, db, other)["id"] == other
 
 

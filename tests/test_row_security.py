@@ -58,33 +58,9 @@ def value(db: psycopg.Connection, name: str, column: str, row_id: int):
     return rows.fetch(name, db, row_id)[column]
 
 
-def tenant(db: psycopg.Connection, **user) -> dict[str, int]:
-    """A user with one row in every core table; the ids by table."""
-    user_id = rows.user(db, **user)
-    model_id = rows.model(db, user_id)
-    return {
-        "users": user_id,
-        "sessions": rows.session(db, user_id),
-        "licenses": rows.license(db, user_id),
-        "models": model_id,
-        "jobs": rows.job(db, user_id, model_id=model_id),
-    }
-
-
-@pytest.fixture
-def a(db):
-    return tenant(db)
-
-
-@pytest.fixture
-def b(db, a):
-    return tenant(db)
-
-
 def insert_for(db, name: str, user_id: int) -> int:
     """A new row of `name` (not users) owned by user_id, by the row builders."""
-    return {"sessions": rows.session, "licenses": rows.license, "models": rows.model,
-            "jobs": rows.job}[name](db, user_id)
+    return rows.BUILDERS[name](db, user_id)
 
 
 # ----------------------------------------------------------------------------- user A and user B
