@@ -138,7 +138,7 @@ class Ledger:
 
 
 class Client(threading.Thread):
-    """One connection, one loop, until stop is set or the connection is gone."""
+    """One connection, one loop of step(), until stop is set or the connection is gone."""
 
     kind = "client"
 
@@ -152,12 +152,14 @@ class Client(threading.Thread):
         try:
             self.conn = self.target.connect(self.login)
             self.setup()
-            while not self.stop.is_set() and self.step() is not False:
-                pass
+            while not self.stop.is_set():
+                self.step()
         except Stopped:
             pass
         except psycopg.OperationalError:
             self.ledger.count("in_doubt", f"{self.kind}: connect")
+        except Exception as exc:  # a fault of the scenario itself must not pass unseen
+            self.ledger.fail(f"{self.kind} thread", exc)
         finally:
             if self.conn is not None:
                 self.conn.close()

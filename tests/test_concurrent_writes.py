@@ -12,10 +12,15 @@ All of these failed with ck_*_updated_not_before_created,
 ck_sessions_last_used_not_before_created,
 ck_sessions_revoked_not_before_created, ck_*_deleted_not_before_created or
 ck_jobs_started_not_before_created before 0023_concurrent_time_rules.
+The last tests show the application's part of an erasure that overlaps a
+sign-in: the account checked under a key share lock (README, erasure).
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -200,3 +205,56 @@ def test_sessions_an_app_server_whose_clock_is_behind_refreshes_a_new_session(db
                    (datetime.now(timezone.utc) - skew, session_id))
     row = rows.fetch("sessions", db, session_id)
     assert row["last_used_at"] < row["created_at"]
+
+
+# --------------------------------------------------------------------------- erasure
+
+SIGN_IN = """
+INSERT INTO sessions (user_id, refresh_token_hash, access_token_jti, device_fingerprint,
+    ip_address, user_agent, expires_at)
+VALUES (%s, %s, %s, 'device-1', '192.0.2.7', 'FreeCAD/1.0', now() + interval '30 days')
+RETURNING id"""
+
+
+def check_account(conn, user_id: int) -> str:
+    """What the application does first in a transaction that writes personal data."""
+    return scalar(conn, "SELECT status FROM users WHERE id = %s FOR KEY SHARE", (user_id,))
+
+
+def wait_until_blocked(dsn: str, query_like: str) -> None:
+    """Until a session running such a query waits for a lock (seen as the superuser)."""
+    deadline = time.monotonic() + 10
+    with psycopg.connect(dsn, autocommit=True) as watcher:
+        while not scalar(watcher, "SELECT count(*) FROM pg_stat_activity"
+                                  " WHERE wait_event_type = 'Lock' AND query LIKE %s",
+                         (query_like,)):
+            assert time.monotonic() < deadline, f"no session waits running {query_like}"
+            time.sleep(0.01)
+
+
+def test_an_erasure_waits_for_a_sign_in_that_checked_the_account_and_erases_it_too(db, other):
+    user_id = rows.user(db, status="active")
+    with acting(db, "cadcam_app"):
+        set_acting_user(db, user_id)
+        assert check_account(db, user_id) == "active"
+        erasure = threading.Thread(target=lambda: other.execute(
+            "SELECT erase_user(%s)", (user_id,)))
+        erasure.start()
+        wait_until_blocked(db.info.dsn, "SELECT erase_user%")
+        session_id = scalar(db, SIGN_IN, (user_id, os.urandom(32), uuid.uuid4()))
+    erasure.join(10)
+    row = rows.fetch("sessions", db, session_id)
+    assert (row["device_fingerprint"], row["ip_address"], row["user_agent"]) == (None,) * 3
+    assert row["revoked_at"] is not None
+    logged = db.execute("SELECT new_values::text FROM audit_log WHERE table_name = 'sessions'"
+                        " AND row_id = %s", (session_id,)).fetchall()
+    assert logged and not any("192.0.2.7" in text or "device-1" in text for (text,) in logged)
+
+
+def test_a_sign_in_after_an_erasure_sees_the_account_deleted(db, other):
+    user_id = rows.user(db, status="active")
+    with acting(db, "cadcam_app"):
+        set_acting_user(db, user_id)
+        scalar(db, "SELECT 1")  # this transaction began before the erasure
+        assert scalar(other, "SELECT erase_user(%s)", (user_id,)) is True
+        assert check_account(db, user_id) == "deleted"
