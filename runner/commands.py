@@ -243,7 +243,6 @@ def _run_statement(conn, migration, path: Path, statement: str, action: str) -> 
     except psycopg.Error as exc:
         if conn.broken or conn.closed:
             raise  # the server is gone: run_one says so
-
         first = statement.strip().splitlines()[0]
         raise RunnerError(
             f"{DOING_WORDS[action]} {migration.id} failed at {path.name} line {_line_of(path, statement)} "
