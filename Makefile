@@ -63,9 +63,11 @@ pgbouncer:
 	@if command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing pgbouncer (Debian package) for the pooler tests"; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get install -y -qq --no-install-recommends pgbouncer >/dev/null \
-	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends pgbouncer >/dev/null; }; \
+	  export DEBIAN_FRONTEND=noninteractive; log=$$(mktemp); \
+	  { apt-get install -y -qq --no-install-recommends pgbouncer \
+	    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends pgbouncer; }; \
+	  } >$$log 2>&1 || { cat $$log; rm -f $$log; echo "could not install pgbouncer (above)"; exit 1; }; \
+	  rm -f $$log; \
 	else \
 	  echo "pgbouncer is not installed: run 'sudo apt-get install pgbouncer'; the pooler tests are skipped"; \
 	fi
