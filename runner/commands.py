@@ -36,7 +36,7 @@ from yoyo import get_backend, read_migrations
 from yoyo.backends import DatabaseBackend
 from yoyo.migrations import read_sql_migration
 
-from runner import catalog, config, history
+from runner import config, dump, history
 from runner.errors import (
     EXIT_FAILED,
     EXIT_LOCK,
@@ -640,4 +640,4 @@ def _diff_against_scratch(url: str, settings: Settings, applied_ids: list[str]) 
                     run_one(db, migration, settings, "apply", out=lambda _: None)
         finally:
             db.connection.close()
-        return catalog.schema_diff(scratch_url, url)
+        return dump.schema_diff(scratch_url, url)

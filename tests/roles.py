@@ -15,9 +15,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.rows import CORE_TABLES  # noqa: F401 - the tables the roles act on
+
 ROLES = ["cadcam_owner", "cadcam_app", "cadcam_worker", "cadcam_readonly", "cadcam_auditor",
          "cadcam_admin"]
-CORE_TABLES = ["users", "sessions", "licenses", "models", "jobs"]
 
 
 @contextmanager

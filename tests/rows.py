@@ -20,6 +20,9 @@ from psycopg.rows import dict_row
 
 _serial = itertools.count(1)
 
+# The five core tables of the spec, in the order they depend on each other.
+CORE_TABLES = ["users", "sessions", "licenses", "models", "jobs"]
+
 # Valid reference values, published as valid by python-stdnum's documentation
 # (stdnum.tr.tckimlik, stdnum.tr.vkn): independent of this repository's code.
 VALID_TCKN = "17291716060"

@@ -26,9 +26,9 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from tests import rows
+from tests.rows import CORE_TABLES
 from tests.roles import acting, as_session_user, denied, scalar, set_acting_user, temporary_role
 
-CORE_TABLES = ["users", "sessions", "licenses", "models", "jobs"]
 SECRET_COLUMNS = {"users": {"password_hash"},
                   "sessions": {"refresh_token_hash", "access_token_jti"}}
 ALL_SECRETS = set().union(*SECRET_COLUMNS.values())

@@ -8,9 +8,11 @@ read from pg_catalog of a database built by the migrations.
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
-from runner import catalog
+from runner.catalog import Schema, read_schema
+from tests.rows import CORE_TABLES
 
 TS = "timestamp with time zone"
 # The white space the length checks trim, as pg_get_constraintdef prints it.
@@ -128,7 +130,6 @@ COLUMNS = {
         ("transaction_id", "xid8", True, "pg_current_xact_id()"),
     ],
 }
-CORE_TABLES = ["users", "sessions", "licenses", "models", "jobs"]
 
 ENUMS = {
     "user_role": ["admin", "engineer", "operator", "viewer"],
@@ -375,62 +376,64 @@ FUNCTIONS = [*VALIDATORS, "set_updated_at()", "set_acting_user(bigint)", "app_us
 
 
 @pytest.fixture(scope="module")
-def cat(migrated_proc):
+def schema(migrated_proc) -> Schema:
     """The catalog of the migrated template, read once for the module."""
-    import psycopg
-
     with psycopg.connect(host=migrated_proc.host, port=migrated_proc.port,
                          user=migrated_proc.user, dbname=migrated_proc.template_dbname) as conn:
-        return {name: catalog.rows(conn, getattr(catalog, f"{name.upper()}_SQL"))
-                for name in ("tables", "columns", "constraints", "indexes", "enums",
-                             "triggers", "functions")}
+        return read_schema(conn)
 
 
-def test_exactly_the_core_tables_and_the_audit_log(cat):
-    assert sorted(row[0] for row in cat["tables"]) == sorted(COLUMNS)
+def all_of(schema: Schema, kind: str) -> list:
+    """Every object of one kind (columns, constraints, foreign_keys, indexes,
+    triggers) of every table."""
+    return [obj for table in schema.tables.values() for obj in getattr(table, kind)]
+
+
+def test_exactly_the_core_tables_and_the_audit_log(schema):
+    assert sorted(schema.tables) == sorted(COLUMNS)
 
 
 @pytest.mark.parametrize("table", COLUMNS)
-def test_columns_types_nullability_defaults(cat, table):
-    actual = [(col, typ, notnull, default)
-              for tbl, col, typ, notnull, default, *_ in cat["columns"] if tbl == table]
+def test_columns_types_nullability_defaults(schema, table):
+    actual = [(c.name, c.type, c.not_null, c.default) for c in schema.tables[table].columns]
     assert actual == COLUMNS[table]
 
 
 @pytest.mark.parametrize("table", COLUMNS)
-def test_id_is_generated_always_as_identity(cat, table):
-    identity = {col: ident for tbl, col, _, _, _, ident, *_ in cat["columns"] if tbl == table}
-    assert identity["id"] == "a"
-    assert [c for c, i in identity.items() if i] == ["id"]
+def test_id_is_generated_always_as_identity(schema, table):
+    columns = schema.tables[table].columns
+    assert schema.tables[table].column("id").identity == "a"
+    assert [c.name for c in columns if c.identity] == ["id"]
 
 
-def test_models_parent_version_is_a_stored_generated_column(cat):
-    generated = {(tbl, col): gen for tbl, col, _, _, _, _, gen, _ in cat["columns"] if gen}
+def test_models_parent_version_is_a_stored_generated_column(schema):
+    generated = {(c.table, c.name): c.generated for c in all_of(schema, "columns") if c.generated}
     assert generated == {("models", "parent_version"): "s"}
 
 
-def test_enum_types_and_values_in_order(cat):
-    assert {name: values for name, values, _ in cat["enums"]} == ENUMS
+def test_enum_types_and_values_in_order(schema):
+    assert {e.name: list(e.values) for e in schema.enums} == ENUMS
 
 
 @pytest.mark.parametrize("name", ORIGIN_INDEXES)
-def test_origin_document_index(cat, name):
-    indexes = {row[0]: row[1:] for row in cat["indexes"]}
+def test_origin_document_index(schema, name):
+    indexes = {ix.name: ix for ix in all_of(schema, "indexes")}
     assert name in indexes, f"index {name} of the origin document is missing"
-    table, method, _unique, columns, predicate = indexes[name]
-    assert (table, method, columns, predicate) == ORIGIN_INDEXES[name]
+    ix = indexes[name]
+    assert (ix.table, ix.method, list(ix.keys), ix.predicate) == ORIGIN_INDEXES[name]
 
 
-def test_no_index_beyond_the_declared_ones(cat):
-    actual = {row[0]: (row[1], row[2], row[4], row[5], row[3]) for row in cat["indexes"]}
+def test_no_index_beyond_the_declared_ones(schema):
+    actual = {ix.name: (ix.table, ix.method, list(ix.keys), ix.predicate, ix.unique)
+              for ix in all_of(schema, "indexes")}
     expected = {name: (*spec, False) for name, spec in ORIGIN_INDEXES.items()}
     expected.update(OTHER_INDEXES)
     assert actual == expected
 
 
-def test_constraints_kinds_and_definitions(cat):
-    actual = {name: (table, kind, definition)
-              for name, table, kind, definition, *_ in cat["constraints"]}
+def test_constraints_kinds_and_definitions(schema):
+    actual = {c.name: (c.table, c.kind, c.definition)
+              for c in all_of(schema, "constraints") + all_of(schema, "foreign_keys")}
     expected = {name: (table, "c", d) for name, (table, d) in CHECKS.items()}
     expected.update({name: (table, "f", d) for name, (table, _, d) in FOREIGN_KEYS.items()})
     expected.update({name: (table, "x", d) for name, (table, d) in EXCLUSIONS.items()})
@@ -444,20 +447,24 @@ def test_constraints_kinds_and_definitions(cat):
     assert actual == expected
 
 
-def test_every_foreign_key_restricts_delete(cat):
-    fks = [(name, deltype) for name, _, kind, _, deltype, *_ in cat["constraints"] if kind == "f"]
+def test_every_foreign_key_restricts_delete(schema):
+    fks = [(fk.name, fk.on_delete) for fk in schema.foreign_keys]
     assert sorted(fks) == sorted((name, "r") for name in FOREIGN_KEYS)
 
 
-def test_every_foreign_key_has_an_index_leading_with_its_column(cat):
-    leading = {(row[1], row[4][0]) for row in cat["indexes"]}
-    for name, table, kind, _, _, _, columns in cat["constraints"]:
-        if kind == "f":
-            assert (table, columns[0]) in leading, f"{name}: no index leads with {columns[0]}"
+def test_every_foreign_key_has_the_columns_the_spec_gives(schema):
+    assert {fk.name: (fk.table, list(fk.columns)) for fk in schema.foreign_keys} == {
+        name: (table, columns) for name, (table, columns, _) in FOREIGN_KEYS.items()}
 
 
-def test_triggers(cat):
-    actual = {name: (table, d) for name, table, d in cat["triggers"]}
+def test_every_foreign_key_has_an_index_leading_with_its_column(schema):
+    for fk in schema.foreign_keys:
+        leading = {ix.columns[0] for ix in schema.tables[fk.table].indexes}
+        assert fk.columns[0] in leading, f"{fk.name}: no index leads with {fk.columns[0]}"
+
+
+def test_triggers(schema):
+    actual = {tg.name: (tg.table, tg.definition) for tg in all_of(schema, "triggers")}
     for table in WHEN_SPLIT:  # the WHEN clause is read by test_audit_log.py
         name, (_, definition) = f"trg_{table}_audit_update", actual.pop(
             f"trg_{table}_audit_update", (None, ""))
@@ -468,46 +475,43 @@ def test_triggers(cat):
     assert actual == TRIGGERS
 
 
-def test_functions_pin_search_path_and_only_the_declared_ones_are_security_definer(cat):
-    functions = {row[0]: row[1:] for row in cat["functions"]}
+def test_functions_pin_search_path_and_only_the_declared_ones_are_security_definer(schema):
+    functions = schema.functions
     assert sorted(functions) == sorted(FUNCTIONS)
     for name in VALIDATORS:
-        volatility, strict, secdef, config, _ = functions[name]
-        assert (volatility, strict, secdef) == ("i", True, False), name
-    for name, (_, _, secdef, config, _) in functions.items():
-        assert "search_path=pg_catalog, pg_temp" in config, name
-        assert secdef is (name in SECURITY_DEFINERS), name
+        f = functions[name]
+        assert (f.volatility, f.strict, f.security_definer) == ("i", True, False), name
+    for name, f in functions.items():
+        assert "search_path=pg_catalog, pg_temp" in f.config, name
+        assert f.security_definer is (name in SECURITY_DEFINERS), name
 
 
-def test_app_user_id_is_stable_so_policies_evaluate_it_once(cat):
-    volatility, strict, secdef, _, _ = {row[0]: row[1:] for row in cat["functions"]}[
-        "app_user_id()"]
-    assert (volatility, strict, secdef) == ("s", False, False)
+def test_app_user_id_is_stable_so_policies_evaluate_it_once(schema):
+    f = schema.functions["app_user_id()"]
+    assert (f.volatility, f.strict, f.security_definer) == ("s", False, False)
 
 
 @pytest.mark.parametrize("name", ["create_audit_partitions(integer)",
                                   "drop_audit_partitions(integer)"])
-def test_partition_maintenance_works_in_utc_and_waits_for_locks_briefly(cat, name):
-    config = {row[0]: row[4] for row in cat["functions"]}[name]
+def test_partition_maintenance_works_in_utc_and_waits_for_locks_briefly(schema, name):
+    config = schema.functions[name].config
     assert "TimeZone=UTC" in config and "lock_timeout=5s" in config
 
 
-def test_checksum_algorithms_are_in_the_function_comments(cat):
-    comments = {row[0]: row[5] for row in cat["functions"]}
-    assert "Algorithm" in comments["is_valid_tckn(text)"] and "mod 10" in comments[
-        "is_valid_tckn(text)"]
-    assert "Algorithm" in comments["is_valid_vkn(text)"] and "mod 9" in comments[
-        "is_valid_vkn(text)"]
+def test_checksum_algorithms_are_in_the_function_comments(schema):
+    tckn = schema.functions["is_valid_tckn(text)"].comment
+    vkn = schema.functions["is_valid_vkn(text)"].comment
+    assert "Algorithm" in tckn and "mod 10" in tckn
+    assert "Algorithm" in vkn and "mod 9" in vkn
 
 
-def test_every_table_column_type_and_function_has_a_comment(cat):
-    missing = [f"table {row[0]}" for row in cat["tables"] if not row[1]]
-    missing += [f"column {row[0]}.{row[1]}" for row in cat["columns"] if not row[7]]
-    missing += [f"type {row[0]}" for row in cat["enums"] if not row[2]]
-    missing += [f"function {row[0]}" for row in cat["functions"] if not row[5]]
+def test_every_table_column_type_and_function_has_a_comment(schema):
+    missing = [f"table {t.name}" for t in schema.tables.values() if not t.comment]
+    missing += [f"column {c.table}.{c.name}" for c in all_of(schema, "columns") if not c.comment]
+    missing += [f"type {t.name}" for t in schema.types.values() if not t.comment]
+    missing += [f"function {f.identity}" for f in schema.functions.values() if not f.comment]
     assert missing == []
 
 
-def test_jobs_leave_room_for_hot_updates(cat):
-    options = {row[0]: row[2] for row in cat["tables"]}
-    assert options["jobs"] == ["fillfactor=70"]
+def test_jobs_leave_room_for_hot_updates(schema):
+    assert schema.tables["jobs"].options == ("fillfactor=70",)

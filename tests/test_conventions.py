@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from runner import config, conventions
+from runner.catalog import read_schema
 
 # A well-formed parent table the cases refer to.
 BASE = """
@@ -350,13 +351,13 @@ def violations_after(url: str, ddl: str) -> list[conventions.Violation]:
     with psycopg.connect(config.libpq_url(url), autocommit=True) as conn:
         conn.execute(BASE)
         conn.execute(ddl)
-        return conventions.check(conn)
+        return conventions.check(read_schema(conn))
 
 
 def test_the_migrated_schema_keeps_every_convention(migrated_proc):
     with psycopg.connect(host=migrated_proc.host, port=migrated_proc.port,
                          user=migrated_proc.user, dbname=migrated_proc.template_dbname) as conn:
-        violations = conventions.check(conn)
+        violations = conventions.check(read_schema(conn))
     assert violations == [], "convention violations:\n" + conventions.report(violations)
 
 
@@ -432,14 +433,14 @@ FOR EACH ROW EXECUTE FUNCTION audit_row_change('{}', '{updated_at}');
 
 def test_a_table_added_later_is_held_to_the_same_rules(db):
     db.execute(WIDGETS)
-    assert conventions.check(db) == []
+    assert conventions.check(read_schema(db)) == []
 
     db.execute("COMMENT ON TABLE widgets IS NULL")
-    assert [(v.object, v.rule) for v in conventions.check(db)] == [
+    assert [(v.object, v.rule) for v in conventions.check(read_schema(db))] == [
         ("table widgets", "table-comment")]
 
     db.execute("DROP INDEX idx_widgets_user_id")
-    assert [(v.object, v.rule) for v in conventions.check(db)] == [
+    assert [(v.object, v.rule) for v in conventions.check(read_schema(db))] == [
         ("constraint fk_widgets_user_id on widgets", "fk-index"),
         ("table widgets", "table-comment")]
 
@@ -456,7 +457,7 @@ def test_a_users_rows_stay_behind_row_security_and_audit(db, ddl, rule):
     db.execute(WIDGETS)
     db.execute(ddl)
     table = ddl.split(" ON ")[-1] if " ON " in ddl else ddl.split()[2]
-    assert [(v.object, v.rule) for v in conventions.check(db)] == [(f"table {table}", rule)]
+    assert [(v.object, v.rule) for v in conventions.check(read_schema(db))] == [(f"table {table}", rule)]
 
 
 def test_a_table_without_user_rows_needs_neither(db):
@@ -470,4 +471,4 @@ def test_a_table_without_user_rows_needs_neither(db):
     COMMENT ON COLUMN machine_types.id IS 'Surrogate key.';
     COMMENT ON COLUMN machine_types.label IS 'Display name.';
     """)
-    assert conventions.check(db) == []
+    assert conventions.check(read_schema(db)) == []

@@ -16,7 +16,7 @@ import re
 import psycopg
 import pytest
 
-from runner import catalog, commands, config, docs
+from runner import catalog, cli, commands, config, docs
 from runner.errors import RunnerError
 
 COMMITTED = config.REPO / "docs" / "schema.md"
@@ -282,8 +282,8 @@ def test_generate_drops_its_scratch_database_when_migrating_fails(
     assert scratch_databases(pg_server) == []
 
 
-def test_main_prints_one_line(monkeypatch, capsys, tmp_path):
+def test_the_docs_command_prints_one_line(monkeypatch, capsys, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(docs, "generate", lambda output, out=print: (5, 9))
-    assert docs.main(["docs/schema.md"]) == 0
+    assert cli.main(["docs", "docs/schema.md"]) == 0
     assert capsys.readouterr().out == "wrote docs/schema.md (5 tables, 9 enum types)\n"

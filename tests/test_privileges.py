@@ -17,6 +17,7 @@ import pytest
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from runner.catalog import YOYO_TABLES, Schema, read_schema
 from tests import rows
 from tests.roles import (
     CORE_TABLES, ROLES, as_app, as_role, as_session_user, denied, run, scalar, table, temporary_role,
@@ -24,7 +25,6 @@ from tests.roles import (
 
 NON_OWNER_ROLES = ROLES[1:]
 AUDIT_RELATIONS = {"audit_log", "audit_log_default"}
-YOYO_TABLES = ["_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock"]
 RUNNER_TABLES = [("schema_runner", "applied_files"), ("schema_runner", "environment")]
 TOOL_TABLES = [("public", t) for t in YOYO_TABLES] + RUNNER_TABLES
 VALIDATORS = ["is_valid_tckn", "is_valid_vkn", "is_valid_timezone"]
@@ -34,41 +34,6 @@ SECRET_COLUMNS = {
 }
 SECRETS = [(t, c) for t, cols in SECRET_COLUMNS.items() for c in cols]
 
-# Objects of schema public that belong to the project: not members of an
-# extension (btree_gist), not yoyo's bookkeeping tables.
-PROJECT_RELATIONS = """
-SELECT c.relname, c.relkind, c.relowner::regrole::text AS owner,
-       coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char",
-                                     c.relowner)) AS acl
-FROM pg_class c
-WHERE c.relnamespace = 'public'::regnamespace
-  AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                  AND d.objid = c.oid AND d.deptype = 'e')
-  AND NOT EXISTS (SELECT FROM pg_depend d JOIN pg_class y ON y.oid = d.refobjid
-                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                    AND d.refclassid = 'pg_class'::regclass AND y.relname = ANY(%(yoyo)s))
-  AND c.relname <> ALL(%(yoyo)s)
-"""
-PROJECT_FUNCTIONS = """
-SELECT p.oid::regprocedure::text AS name, p.proowner::regrole::text AS owner,
-       coalesce(p.proacl, acldefault('f', p.proowner)) AS acl, p.proacl IS NULL AS acl_null
-FROM pg_proc p
-WHERE p.pronamespace = 'public'::regnamespace
-  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
-                  AND d.objid = p.oid AND d.deptype = 'e')
-"""
-PROJECT_TYPES = """
-SELECT t.typname, t.typtype, t.typowner::regrole::text AS owner
-FROM pg_type t
-WHERE t.typnamespace = 'public'::regnamespace
-  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
-                  AND d.objid = t.oid AND d.deptype = 'e')
-  AND NOT EXISTS (SELECT FROM pg_class y
-                  WHERE y.relname = ANY(%(yoyo)s)
-                    AND y.oid IN (t.typrelid,
-                                  (SELECT e.typrelid FROM pg_type e WHERE e.oid = t.typelem)))
-"""
 PUBLIC_GRANTS = "SELECT count(*) FROM aclexplode(%s) WHERE grantee = 0"
 
 
@@ -110,29 +75,37 @@ def test_role_is_a_member_of_nothing(db, role):
     assert granted == []
 
 
-def test_project_relations_are_owned_by_cadcam_owner(db):
-    found = db.execute(PROJECT_RELATIONS, {"yoyo": YOYO_TABLES}).fetchall()
-    tables = {name for name, kind, *_ in found if kind in ("r", "p")}
-    months = {name for name in tables if name.startswith("audit_log_y")}
+@pytest.fixture
+def schema(db) -> Schema:
+    """The project's objects, as the catalog model reads them (runner/catalog)."""
+    return read_schema(db)
+
+
+def test_project_relations_are_owned_by_cadcam_owner(schema):
+    relations = schema.relations.values()
+    tables = {r.name for r in relations if r.kind in ("r", "p")}
+    months = {r.name for r in relations if r.partition_of == "audit_log"} - {"audit_log_default"}
     assert len(months) == 4  # this month and three ahead, made by the migration
+    assert all(name.startswith("audit_log_y") for name in months)
     assert tables - months == set(CORE_TABLES) | AUDIT_RELATIONS
-    assert {name for name, kind, *_ in found if kind == "S"} == {
+    assert {r.name for r in relations if r.kind == "S"} == {
         f"{t}_id_seq" for t in [*CORE_TABLES, "audit_log"]}
-    assert [(name, owner) for name, _, owner, _ in found if owner != "cadcam_owner"] == []
+    assert [(r.name, r.owner) for r in relations if r.owner != "cadcam_owner"] == []
 
 
-def test_project_functions_are_owned_by_cadcam_owner(db):
-    found = db.execute(PROJECT_FUNCTIONS).fetchall()
-    assert {name for name, *_ in found} >= {f"{f}(text)" for f in VALIDATORS} | {"set_updated_at()"}
-    assert [(name, owner) for name, owner, *_ in found if owner != "cadcam_owner"] == []
+def test_project_functions_are_owned_by_cadcam_owner(schema):
+    assert set(schema.functions) >= {f"{f}(text)" for f in VALIDATORS} | {"set_updated_at()"}
+    assert [(f.identity, f.owner) for f in schema.functions.values()
+            if f.owner != "cadcam_owner"] == []
 
 
-def test_project_types_are_owned_by_cadcam_owner(db):
-    found = db.execute(PROJECT_TYPES, {"yoyo": YOYO_TABLES}).fetchall()
-    assert {name for name, typtype, _ in found if typtype == "e"} >= {
+def test_project_types_are_owned_by_cadcam_owner(schema):
+    """Declared types; a table's row type and an array type always have the
+    owner of their table or element type, which the relations test checks."""
+    assert {t.name for t in schema.enums} >= {
         "user_role", "user_status", "user_locale", "license_plan", "license_status",
         "model_type", "model_file_format", "job_type", "job_status"}
-    assert [(name, owner) for name, _, owner in found if owner != "cadcam_owner"] == []
+    assert [(t.name, t.owner) for t in schema.types.values() if t.owner != "cadcam_owner"] == []
 
 
 @pytest.mark.parametrize("schema", ["public", "schema_runner"])
@@ -154,10 +127,11 @@ def test_public_has_no_privilege_on_any_table_or_sequence(db):
     assert [name for name, acl in acls if scalar(db, PUBLIC_GRANTS, (acl,))] == []
 
 
-def test_public_cannot_execute_project_functions(db):
-    found = db.execute(PROJECT_FUNCTIONS).fetchall()
-    assert [name for name, _, _, acl_null in found if acl_null] == []
-    assert [name for name, _, acl, _ in found if scalar(db, PUBLIC_GRANTS, (acl,))] == []
+def test_public_cannot_execute_project_functions(schema):
+    """A function never granted anything keeps PUBLIC's default EXECUTE: the
+    model shows it as a grant to PUBLIC, which none may have."""
+    assert [f.identity for f in schema.functions.values()
+            if any(g.grantee == "PUBLIC" for g in f.grants)] == []
 
 
 def test_default_privileges_revoke_execute_from_public(db):
@@ -196,7 +170,7 @@ def test_no_grant_role_has_no_privilege_on_any_relation(db, nobody):
     assert held == []
 
 
-@pytest.mark.parametrize("name", CORE_TABLES + YOYO_TABLES)
+@pytest.mark.parametrize("name", CORE_TABLES + list(YOYO_TABLES))
 def test_no_grant_role_cannot_select_table(db, nobody_in_schema, name):
     with as_role(db, nobody_in_schema), denied(f"table {name}"):
         run(db, "SELECT * FROM {}", name)
@@ -540,9 +514,14 @@ EXECUTE = {
 }
 
 
-def test_every_project_function_is_in_the_execute_matrix(db):
-    found = {name for name, *_ in db.execute(PROJECT_FUNCTIONS).fetchall()}
-    assert found == set(EXECUTE)
+def test_every_project_function_is_in_the_execute_matrix(schema):
+    assert set(schema.functions) == set(EXECUTE)
+
+
+def test_the_model_reads_the_execute_grants_the_matrix_gives(schema):
+    granted = {f.identity: {g.grantee for g in f.grants if g.privilege == "EXECUTE"}
+               for f in schema.functions.values()}
+    assert granted == EXECUTE
 
 
 @pytest.mark.parametrize("role", NON_OWNER_ROLES)

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from yoyo import get_backend, read_migrations
 
-from runner import catalog, commands, config
+from runner import commands, config, dump
 from runner.errors import EXIT_FAILED, EXIT_LOCK
 from tests.cli import applied_ids, extra_migration, migrations_copy, quiet, run_cli
 
@@ -34,7 +34,7 @@ BAD = extra_migration(
 
 
 def test_failing_migration_changes_nothing_and_names_file_and_statement(migrated, tmp_path):
-    before = catalog.normalized_dump(migrated)
+    before = dump.normalized_dump(migrated)
     folder = migrations_copy(tmp_path, BAD)
     result = run_cli("migrate", "--migrations", folder, DATABASE_URL=migrated)
     assert result.returncode == EXIT_FAILED
@@ -42,7 +42,7 @@ def test_failing_migration_changes_nothing_and_names_file_and_statement(migrated
     assert len(message.splitlines()) == 1 and "Traceback" not in message
     assert message.startswith("schema: applying 9001_extra failed at 9001_extra.sql line 6")
     assert "INSERT INTO no_such_table" in message and "does not exist" in message
-    assert catalog.normalized_dump(migrated) == before
+    assert dump.normalized_dump(migrated) == before
     assert "9001_extra" not in applied_ids(migrated)
 
 

@@ -1,0 +1,166 @@
+"""read_schema(conn): the one reader of pg_catalog, into the model of model.py.
+
+The queries are the named ones of queries.sql. They run in one transaction
+under PRINT_SETTINGS, so that everything prints the same whatever the
+session's settings are: names unqualified when in schema public, constants
+in defaults through their type's output function.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from functools import cache
+from pathlib import Path
+
+import psycopg
+from psycopg.rows import namedtuple_row
+
+from runner import history
+from runner.catalog import model
+
+QUERIES_FILE = Path(__file__).with_name("queries.sql")
+
+# yoyo keeps its bookkeeping tables in the target schema, the runner keeps its
+# own in schema schema_runner; neither is part of the declared schema.
+YOYO_TABLES = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock")
+RUNNER_SCHEMA = "schema_runner"
+
+PRINT_SETTINGS = {
+    "search_path": "public",
+    "TimeZone": "UTC",
+    "DateStyle": "ISO, YMD",
+    "IntervalStyle": "postgres",
+    "extra_float_digits": "1",
+    "bytea_output": "hex",
+    "standard_conforming_strings": "on",
+}
+
+_HEADER = re.compile(r"^-- (name|fragment): (\w+)\s*$", re.MULTILINE)
+
+
+@cache
+def queries() -> dict[str, str]:
+    """The named queries of queries.sql, their fragments pasted in."""
+    parts = _HEADER.split(QUERIES_FILE.read_text(encoding="utf-8"))[1:]
+    named: dict[str, str] = {}
+    fragments: dict[str, str] = {}
+    for kind, name, body in zip(parts[0::3], parts[1::3], parts[2::3]):
+        (fragments if kind == "fragment" else named)[name] = body.strip()
+
+    def paste(text: str) -> str:
+        return re.sub(r"\{\{(\w+)\}\}", lambda m: paste(fragments[m[1]]), text)
+
+    return {name: paste(body) for name, body in named.items()}
+
+
+def fetch(conn: psycopg.Connection, name: str) -> list:
+    """The rows of one named query, as named tuples."""
+    query = queries()[name]
+    params = {"yoyo": list(YOYO_TABLES)} if "%(yoyo)s" in query else None
+    with conn.cursor(row_factory=namedtuple_row) as cur:
+        return cur.execute(query, params).fetchall()
+
+
+def _by_table(rows) -> dict[str, list]:
+    grouped: dict[str, list] = defaultdict(list)
+    for row in rows:
+        grouped[row.table_name].append(row)
+    return grouped
+
+
+def _columns(rows) -> tuple[model.Column, ...]:
+    return tuple(model.Column(r.table_name, r.name, r.type, r.not_null, r.default, r.identity,
+                        r.generated, r.comment, r.banned_type, r.serial) for r in rows)
+
+
+def _constraints(rows) -> tuple[tuple[model.Constraint, ...], tuple[model.ForeignKey, ...]]:
+    plain, foreign = [], []
+    for r in rows:
+        if r.kind == "f":
+            foreign.append(model.ForeignKey(r.table_name, r.name, r.definition, tuple(r.columns),
+                                      r.ref_table, tuple(r.ref_columns), r.on_delete,
+                                      r.on_update, r.nullable, r.unique_columns, r.comment))
+        else:
+            plain.append(model.Constraint(r.table_name, r.name, r.kind, r.definition,
+                                    tuple(r.columns), r.comment))
+    return tuple(plain), tuple(foreign)
+
+
+def _indexes(rows) -> tuple[model.Index, ...]:
+    return tuple(model.Index(r.table_name, r.name, r.method, r.is_unique, r.enforces, r.valid,
+                       r.natts, tuple(r.columns), tuple(r.keys), tuple(r.signature),
+                       r.predicate, r.constraint_name) for r in rows)
+
+
+def _grants(rows) -> tuple[model.Grant, ...]:
+    return tuple(model.Grant(r.grantee, r.privilege, r.column_name) for r in rows)
+
+
+def _tables(conn: psycopg.Connection, grants: dict[str, list]) -> dict[str, model.Table]:
+    columns = _by_table(fetch(conn, "columns"))
+    constraints = _by_table(fetch(conn, "constraints"))
+    indexes = _by_table(fetch(conn, "indexes"))
+    triggers = _by_table(fetch(conn, "triggers"))
+    policies = _by_table(fetch(conn, "policies"))
+    tables = {}
+    for t in fetch(conn, "tables"):
+        plain, foreign = _constraints(constraints[t.name])
+        tables[t.name] = model.Table(
+            name=t.name, comment=t.comment, options=tuple(sorted(t.options)), owner=t.owner,
+            row_security=t.row_security, force_row_security=t.force_row_security,
+            primary_key=t.primary_key, columns=_columns(columns[t.name]),
+            constraints=plain, foreign_keys=foreign, indexes=_indexes(indexes[t.name]),
+            triggers=tuple(model.Trigger(r.table_name, r.name, r.definition, r.function, r.events)
+                           for r in triggers[t.name]),
+            policies=tuple(model.Policy(r.table_name, r.name, r.roles, r.command, r.using,
+                                  r.with_check) for r in policies[t.name]),
+            grants=_grants(grants[t.name]))
+    return tables
+
+
+def _relations(conn: psycopg.Connection, grants: dict[str, list]) -> dict[str, model.Relation]:
+    return {r.name: model.Relation(r.name, r.kind, r.owner, r.partition_of, _grants(grants[r.name]))
+            for r in fetch(conn, "relations")}
+
+
+def _functions(conn: psycopg.Connection) -> dict[str, model.Function]:
+    grants: dict[str, list] = defaultdict(list)
+    for r in fetch(conn, "function_grants"):
+        grants[r.identity].append(model.Grant(r.grantee, r.privilege))
+    return {
+        r.identity: model.Function(r.identity, r.name, r.arguments, r.returns, r.language, r.kind,
+                             r.volatility, r.strict, r.security_definer, r.parallel,
+                             tuple(r.config), r.comment, r.owner, tuple(grants[r.identity]))
+        for r in fetch(conn, "functions")
+    }
+
+
+def _read(conn: psycopg.Connection) -> model.Schema:
+    grants: dict[str, list] = defaultdict(list)
+    for r in fetch(conn, "relation_grants"):
+        grants[r.relation].append(r)
+    return model.Schema(
+        tables=_tables(conn, grants),
+        relations=_relations(conn, grants),
+        types={r.name: model.Type(r.name, r.kind, tuple(r.values), r.comment, r.owner)
+               for r in fetch(conn, "types")},
+        functions=_functions(conn),
+        extensions=tuple(r.name for r in fetch(conn, "extensions")),
+        migrations=tuple(sorted(history.applied_migrations(conn))),
+    )
+
+
+def read_schema(conn: psycopg.Connection) -> model.Schema:
+    """Schema public of the connected database, in one transaction under
+    PRINT_SETTINGS (the session's own settings are put back afterwards)."""
+    with conn.transaction():
+        before = {name: conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]
+                  for name in PRINT_SETTINGS}
+        for name, value in PRINT_SETTINGS.items():
+            conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+        try:
+            return _read(conn)
+        finally:
+            for name, value in before.items():
+                conn.execute("SELECT set_config(%s, %s, true)", (name, value))
