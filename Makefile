@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make migrate   apply every migration (embedded PostgreSQL 17 unless DATABASE_URL is set)"
 	@echo "make test      lint the SQL, then run the whole test suite"
-	@echo "make lint      sqlfluff over sql/ and migrations/, squawk over migrations/"
+	@echo "make lint      ruff over the Python code, sqlfluff over sql/ and migrations/, squawk over migrations/"
 	@echo "make fix       sqlfluff fix sql/ and the migrations that have not landed"
 	@echo "make manifest  add new migration files to migrations/manifest.sha256"
 	@echo "make docs      regenerate docs/schema.md from the migrations (commit the result)"
@@ -31,6 +31,7 @@ migrate: $(STAMP)
 	$(BIN)/python -m runner migrate
 
 lint: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/sqlfluff lint sql/ migrations/ bench/
 	$(BIN)/python -m runner.lint
 

@@ -7,9 +7,9 @@ when we are root) with settings for a benchmark. Each setting says why.
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import psycopg
 

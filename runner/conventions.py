@@ -71,7 +71,7 @@ class Catalog:
     functions: list[Function]
 
     @classmethod
-    def of(cls, schema: Schema) -> "Catalog":
+    def of(cls, schema: Schema) -> Catalog:
         tables = list(schema.tables.values())
         return cls(
             tables=tables,

@@ -13,8 +13,8 @@ block the CREATE INDEX CONCURRENTLY of the runner that holds the lock).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import psycopg
 

@@ -24,8 +24,7 @@ from runner import commands
 from runner.config import SUPERUSER
 from runner.server import TEST_SETTINGS, throwaway_server
 from tests import pooler as pgbouncer
-from tests import rows
-from tests import soak
+from tests import rows, soak
 
 
 def _scratch_dir() -> str | None:

@@ -91,9 +91,10 @@ class Ledger:
     models: dict[int, int] = field(default_factory=dict)
     jobs: dict[int, int] = field(default_factory=dict)  # id -> user id
     keys: dict[str, int] = field(default_factory=dict)  # idempotency key -> job id
-    claims: list[tuple[int, int, int, str]] = field(default_factory=list)  # job, attempt, worker, task
+    # (job, attempt, worker, task) of every claim
+    claims: list[tuple[int, int, int, str]] = field(default_factory=list)
     reports: Counter = field(default_factory=Counter)  # job id -> progress reports
-    finishes: Counter = field(default_factory=Counter)  # job id -> finishing updates (incl. retries)
+    finishes: Counter = field(default_factory=Counter)  # job id -> finishes, retries included
     clicks: Counter = field(default_factory=Counter)  # user id -> committed increments
     purged: int = 0  # sum of purge_sessions()
     erased: int | None = None
@@ -303,7 +304,8 @@ class AppClient(Client):
         def work(conn):
             self.act(conn)
             return conn.execute("UPDATE sessions SET revoked_at = now()"
-                                " WHERE id = %s AND revoked_at IS NULL", (session_id,)).rowcount or None
+                                " WHERE id = %s AND revoked_at IS NULL",
+                                (session_id,)).rowcount or None
         if self.attempt("revoke", work) == 1:
             with self.ledger.lock:
                 self.ledger.revoked.add(session_id)
@@ -556,7 +558,8 @@ class Operator(Client):
         self.attempt("drop old audit", lambda conn: conn.execute(
             "SELECT drop_audit_partitions(24)").fetchall())
         victim = self.victim()
-        if self.ledger.erased is None and victim and time.monotonic() - self.started > self.erase_after:
+        due = time.monotonic() - self.started > self.erase_after
+        if self.ledger.erased is None and victim and due:
             def erase(conn):
                 return one(conn, "SELECT erase_user(%s)", (victim,)), one(
                     conn, "SELECT pg_current_xact_id()::text::bigint")

@@ -32,7 +32,8 @@ from runner.server import Server, throwaway_server
 from tests import pooler, soak
 from tests.cli import extra_migration, migrations_copy, run_cli, start_cli
 
-SLEEPS = "SELECT pg_sleep(coalesce(nullif(current_setting('crash.sleep', true), ''), '0')::float);\n"
+SLEEPS = ("SELECT pg_sleep(coalesce(nullif(current_setting('crash.sleep', true), ''), '0')"
+          "::float);\n")
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +180,8 @@ def test_a_crash_mid_concurrent_index_build_is_repaired_by_the_next_migrate(data
     assert states(url, migrations)["9001_crash_index"] == "pending"
     checked = verify(url, migrations)
     assert checked.returncode == 5
-    assert "INVALID: index public.idx_jobs_crash_probe: left by a failed or interrupted" in checked.stdout
+    assert ("INVALID: index public.idx_jobs_crash_probe: left by a failed or interrupted"
+            in checked.stdout)
     again = run_cli("migrate", DATABASE_URL=url, SCHEMA_MIGRATIONS_DIR=migrations)
     assert again.returncode == 0, again.stderr
     assert "dropping INVALID index public.idx_jobs_crash_probe" in again.stdout

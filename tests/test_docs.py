@@ -83,7 +83,7 @@ def template(migrated_proc):
 def sections(markdown: str) -> dict[str, str]:
     """### heading -> its text up to the next heading."""
     parts = re.split(r"^#{2,3} (.+)$", markdown, flags=re.MULTILINE)
-    return dict(zip(parts[1::2], parts[2::2]))
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
 def mermaid(markdown: str) -> list[str]:

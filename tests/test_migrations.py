@@ -43,7 +43,7 @@ def test_depends_chain_is_linear():
     migrations = {m.id: m for m in read_migrations(str(config.MIGRATIONS_DIR))}
     ids = [p.stem for p in MIGRATION_FILES]
     assert not migrations[ids[0]].depends
-    for previous, current in zip(ids, ids[1:]):
+    for previous, current in zip(ids, ids[1:], strict=False):
         assert [d.id for d in migrations[current].depends] == [previous], current
 
 

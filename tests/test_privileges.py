@@ -20,7 +20,15 @@ from psycopg.types.json import Jsonb
 from runner.catalog import YOYO_TABLES, Schema, read_schema
 from tests import rows
 from tests.roles import (
-    CORE_TABLES, ROLES, as_app, as_role, as_session_user, denied, run, scalar, table, temporary_role,
+    CORE_TABLES,
+    ROLES,
+    as_app,
+    as_role,
+    as_session_user,
+    denied,
+    run,
+    scalar,
+    temporary_role,
 )
 
 NON_OWNER_ROLES = ROLES[1:]
@@ -557,7 +565,8 @@ def test_admin_writes_every_users_rows_without_acting_user(db, name):
         cur = run(db, "UPDATE {} SET created_at = created_at WHERE id = %s", name,
                   params=(row_id,))
         assert cur.rowcount == 1
-        other = rows.BUILDERS[name](db) if name == "users" else rows.BUILDERS[name](db, rows.user(db))
+        build = rows.BUILDERS[name]
+        other = build(db) if name == "users" else build(db, rows.user(db))
         assert rows.fetch(name, db, other)["id"] == other
 
 

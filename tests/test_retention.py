@@ -24,10 +24,17 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from tests import rows
-from tests.test_audit_log import (
-    acting, entries, marker, month_start, partition_name, partitions, scalar, this_month,
-)
 from tests.roles import denied
+from tests.test_audit_log import (
+    acting,
+    entries,
+    marker,
+    month_start,
+    partition_name,
+    partitions,
+    scalar,
+    this_month,
+)
 
 US = timedelta(microseconds=1)
 DAY = timedelta(days=1)

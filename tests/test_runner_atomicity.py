@@ -9,8 +9,9 @@ import psycopg
 import pytest
 from yoyo import get_backend, read_migrations
 
-from runner import commands, config, dump
+from runner import commands, config, dump, engine
 from runner.errors import EXIT_FAILED, EXIT_LOCK
+from runner.settings import Settings
 from tests.cli import applied_ids, extra_migration, migrations_copy, quiet, run_cli
 
 
@@ -51,13 +52,13 @@ def test_crash_between_apply_and_record_leaves_nothing_applied(migrated, tmp_pat
     statements ran and before the record is written rolls both back."""
     folder = migrations_copy(tmp_path, extra_migration(
         "CREATE TABLE made_by_9001 (id int);\n", rollback="DROP TABLE made_by_9001;\n"))
-    settings = commands.Settings(migrations_dir=folder)
+    settings = Settings(migrations_dir=folder)
 
     def crash(*_args):
         raise RuntimeError("injected fault between apply and record")
 
     with monkeypatch.context() as patch:
-        patch.setattr(commands, "_record", crash)
+        patch.setattr(engine, "_record", crash)
         with pytest.raises(RuntimeError, match="injected fault"):
             commands.migrate(migrated, settings, out=quiet)
     assert scalar(migrated, "SELECT to_regclass('made_by_9001')") is None

@@ -21,6 +21,8 @@ from runner.errors import (
     EXIT_VERIFY,
     RunnerError,
 )
+from runner.guards import check_server_version
+from runner.settings import Settings
 from tests.cli import MIGRATION_IDS, applied_ids, extra_migration, migrations_copy, quiet, run_cli
 
 PASSWORD = "S3cr3t-Pa55"
@@ -52,7 +54,7 @@ def unreachable_url() -> str:
 @pytest.fixture
 def staging_db(empty_db):
     """Migrated up to 0004_users as environment staging: more to apply and to roll back."""
-    commands.migrate(empty_db, commands.Settings(environment="staging"), to=MIGRATION_IDS[3],
+    commands.migrate(empty_db, Settings(environment="staging"), to=MIGRATION_IDS[3],
                      out=quiet)
     return empty_db
 
@@ -161,7 +163,7 @@ def test_development_rollback_needs_no_flag(empty_db, monkeypatch):
 # -- server version ---------------------------------------------------------------------
 def test_a_server_older_than_15_is_refused():
     with pytest.raises(RunnerError) as caught:
-        commands.check_server_version(140010)
+        check_server_version(140010)
     assert caught.value.exit_code == EXIT_REFUSED
     assert "PostgreSQL 14.10" in str(caught.value)
     assert "15" in str(caught.value).replace("14.10", "")
@@ -169,7 +171,7 @@ def test_a_server_older_than_15_is_refused():
 
 @pytest.mark.parametrize("version", [150000, 160004, 170010])
 def test_servers_from_15_on_pass(version):
-    assert commands.check_server_version(version) is None
+    assert check_server_version(version) is None
 
 
 # -- secrets -----------------------------------------------------------------------------

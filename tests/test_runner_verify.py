@@ -16,6 +16,7 @@ import pytest
 
 from runner import commands, config
 from runner.errors import EXIT_USAGE, EXIT_VERIFY
+from runner.settings import Settings
 from tests.cli import MIGRATION_IDS, applied_ids, migrations_copy, quiet, run_cli
 
 LAST = MIGRATION_IDS[-1]
@@ -65,7 +66,7 @@ def migrated(empty_db):
 def migrated_copy(empty_db, tmp_path) -> tuple[str, Path]:
     """A database migrated from a copy of migrations/ that a test may edit."""
     folder = migrations_copy(tmp_path)
-    commands.migrate(empty_db, commands.Settings(migrations_dir=folder), out=quiet)
+    commands.migrate(empty_db, Settings(migrations_dir=folder), out=quiet)
     return empty_db, folder
 
 

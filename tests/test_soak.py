@@ -176,7 +176,8 @@ def test_the_erasure_wrote_its_own_entries_only(soaked):
     ledger, conn = soaked
     assert ledger.erased is not None and erase_txid(conn) == ledger.erase_txid
     mine = fetch(conn, "SELECT table_name, row_id, subject_user_id, action, new_values"
-                       " FROM audit_log WHERE transaction_id::text::bigint = %s", (ledger.erase_txid,))
+                       " FROM audit_log WHERE transaction_id::text::bigint = %s",
+                 (ledger.erase_txid,))
     actions = Counter((r["table_name"], r["action"]) for r in mine)
     summary = next(r["new_values"] for r in mine if r["action"] == "erase")
     assert actions == +Counter({("users", "update"): 1, ("users", "erase"): 1,

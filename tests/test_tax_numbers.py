@@ -80,7 +80,8 @@ def test_valid_e164_phone_is_accepted(db, phone):
 
 @PROPERTY
 @given(phone=st.from_regex(r"\A\+?[0-9 ()-]{0,18}\Z").filter(
-    lambda p: not (p.startswith("+") and p[1:].isdigit() and p[1] != "0" and 7 <= len(p) - 1 <= 15)))
+    lambda p: not (p.startswith("+") and p[1:].isdigit() and p[1] != "0"
+                   and 7 <= len(p) - 1 <= 15)))
 def test_anything_else_is_rejected_as_phone(db, phone):
     with rows.violates("ck_users_phone_e164"):
         rows.user(db, phone=phone)

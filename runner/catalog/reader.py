@@ -45,7 +45,7 @@ def queries() -> dict[str, str]:
     parts = _HEADER.split(QUERIES_FILE.read_text(encoding="utf-8"))[1:]
     named: dict[str, str] = {}
     fragments: dict[str, str] = {}
-    for kind, name, body in zip(parts[0::3], parts[1::3], parts[2::3]):
+    for kind, name, body in zip(parts[0::3], parts[1::3], parts[2::3], strict=True):
         (fragments if kind == "fragment" else named)[name] = body.strip()
 
     def paste(text: str) -> str:

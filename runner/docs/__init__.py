@@ -19,6 +19,7 @@ from runner.catalog import read_schema
 from runner.docs.markdown import cell, code, link, md_table, one_line, prose, slug, sql_code
 from runner.docs.mermaid import mermaid_attribute, mermaid_entity, mermaid_type, relation
 from runner.docs.render import format_markdown
+from runner.scratch import scratch_database
 
 DEFAULT_OUTPUT = config.REPO / "docs" / "schema.md"
 
@@ -54,6 +55,6 @@ def generate(output: Path, out=print) -> tuple[int, int]:
     """Build the schema from every migration in a scratch database next to the
     target database (DATABASE_URL, else the embedded server's), document it in
     output, and drop the scratch database, also on failure."""
-    with commands.scratch_database(server.database_url(out=out), "docs") as scratch_url:
+    with scratch_database(server.database_url(out=out), "docs") as scratch_url:
         commands.migrate(scratch_url, out=lambda _: None)
         return build(scratch_url, output)
