@@ -1,7 +1,7 @@
 -- =============================================================================
 -- Enum types
 -- =============================================================================
--- Values are listed in the order SPEC.md gives; enum order is significant to
+-- Values are listed in the order the product defines; enum order is significant to
 -- ORDER BY, so new values are appended with ALTER TYPE ... ADD VALUE, never
 -- inserted in the middle.
 

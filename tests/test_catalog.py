@@ -1,5 +1,6 @@
-"""The live catalog of the migrated database is what SPEC.md and the origin
-document (core-tables-report.md) say: tables, columns, enum types, constraints,
+"""The live catalog of the migrated database is what the product defines
+(docs/conventions.md) and the first report of the core tables named:
+tables, columns, enum types, constraints,
 indexes, foreign keys, triggers, functions and comments.
 
 Expected values are written out here from the spec; the actual values are
@@ -146,7 +147,7 @@ ENUMS = {
                    "timed_out"],
 }
 
-# The 14 indexes of core-tables-report.md, names kept exactly:
+# The 14 indexes of the first report of the core tables, names kept exactly:
 # name -> (table, method, key columns, partial predicate).
 ORIGIN_INDEXES = {
     "idx_users_status": ("users", "btree", ["status"], None),
@@ -166,7 +167,7 @@ ORIGIN_INDEXES = {
     "gin_jobs_input_params": ("jobs", "gin", ["input_params"], "input_params IS NOT NULL"),
 }
 
-# Indexes SPEC.md adds (and the indexes behind keys): name -> (table, method,
+# Indexes the product adds (and the indexes behind keys): name -> (table, method,
 # key columns, predicate, unique).
 OTHER_INDEXES = {
     "idx_sessions_expires_at": ("sessions", "btree", ["expires_at"], None, False),
@@ -273,7 +274,8 @@ CHECKS = {
         "CHECK (((status = 'cancelled'::license_status) = (cancelled_at IS NOT NULL)))"),
     "ck_models_name_length": (
         "models",
-        f"CHECK (((char_length(btrim(name, {WS})) >= 1) AND (char_length(btrim(name, {WS})) <= 255)))"),
+        f"CHECK (((char_length(btrim(name, {WS})) >= 1) AND "
+        f"(char_length(btrim(name, {WS})) <= 255)))"),
     "ck_models_storage_key_length": (
         "models", "CHECK (((octet_length(storage_key) >= 1) AND "
         "(octet_length(storage_key) <= 1024)))"),
@@ -418,7 +420,7 @@ def test_enum_types_and_values_in_order(schema):
 @pytest.mark.parametrize("name", ORIGIN_INDEXES)
 def test_origin_document_index(schema, name):
     indexes = {ix.name: ix for ix in all_of(schema, "indexes")}
-    assert name in indexes, f"index {name} of the origin document is missing"
+    assert name in indexes, f"index {name} of the first report is missing"
     ix = indexes[name]
     assert (ix.table, ix.method, list(ix.keys), ix.predicate) == ORIGIN_INDEXES[name]
 
