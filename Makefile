@@ -16,6 +16,7 @@ help:
 	@echo "make manifest  add new migration files to migrations/manifest.sha256"
 	@echo "make docs      regenerate docs/schema.md from the migrations (commit the result)"
 	@echo "make bench     benchmark workloads at scale SCALE (default 1), report in bench/out/"
+	@echo "make pgbouncer install Debian's pgbouncer for the pooler tests (root; make test does)"
 	@echo "make psql      psql on the database make migrate uses"
 	@echo "make db-stop   stop the embedded PostgreSQL"
 	@echo "make clean     stop the server, delete its data, .venv and caches"
@@ -33,14 +34,15 @@ migrate: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/sqlfluff lint sql/ migrations/ bench/
-	$(BIN)/python -m runner.lint
+	$(BIN)/python -m runner lint
+	$(BIN)/python -m runner manifest check
 
 # Landed migrations (listed in migrations/manifest.sha256) are never rewritten.
 fix: $(STAMP)
-	$(BIN)/sqlfluff fix sql/ $$($(BIN)/python -m runner.manifest unlanded)
+	$(BIN)/sqlfluff fix sql/ $$($(BIN)/python -m runner manifest unlanded)
 
 manifest: $(STAMP)
-	$(BIN)/python -m runner.manifest update
+	$(BIN)/python -m runner manifest update
 
 # Built in a scratch database (DATABASE_URL's server, else the embedded one).
 docs: $(STAMP)

