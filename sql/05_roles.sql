@@ -5,7 +5,7 @@
 -- only when missing: the same cluster may hold several databases of this
 -- schema (staging beside production, test clones). All are NOLOGIN group
 -- roles; people and services log in as LOGIN roles that are members of one
--- of them (README: "Roles and privileges").
+-- of them (docs/security.md: "Roles and privileges").
 DO $$
 DECLARE
     role_name text;

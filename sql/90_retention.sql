@@ -3,7 +3,7 @@
 -- GDPR art. 5(1)(e): personal data no longer needed is deleted)
 -- =============================================================================
 -- Both functions take the period as an argument, so the operator's policy
--- lives in the scheduled task that calls them (README: "Erasure and
+-- lives in the scheduled task that calls them (docs/security.md: "Erasure and
 -- retention"); the defaults are this project's policy. Both run as the
 -- owner (SECURITY DEFINER, pinned search_path) so that the task needs only
 -- EXECUTE, granted to cadcam_admin. A NULL or negative period is an error,

@@ -3,7 +3,7 @@
 Rows are usually made as the superuser (who bypasses row-level security);
 a check then runs as a group role in one transaction: SET LOCAL ROLE, then
 set_acting_user(id) where the role acts for a user, exactly the one way the
-README gives the application.
+docs/security.md gives the application.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ ck_sessions_last_used_not_before_created,
 ck_sessions_revoked_not_before_created, ck_*_deleted_not_before_created or
 ck_jobs_started_not_before_created before 0023_concurrent_time_rules.
 The last tests show the application's part of an erasure that overlaps a
-sign-in: the account checked under a key share lock (README, erasure).
+sign-in: the account checked under a key share lock (docs/concurrency.md).
 """
 
 from __future__ import annotations

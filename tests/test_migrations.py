@@ -107,7 +107,7 @@ def test_plain_yoyo_apply_with_the_repo_yoyo_ini(empty_db):
 @pytest.fixture
 def deploy_role(pg_server, migrated_proc):  # migrated_proc: the group roles exist
     """A LOGIN role that is not a superuser, owning a new database, with the
-    ADMIN OPTION on the existing group roles (README: "Roles and privileges");
+    ADMIN OPTION on the existing group roles (docs/security.md);
     the database and the role are dropped afterwards."""
     name = f"deploy_{os.getpid()}"
     admin = psycopg.connect(pg_server.url("postgres"), autocommit=True)
