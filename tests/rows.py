@@ -119,6 +119,11 @@ BUILDERS = {"users": user, "sessions": session, "licenses": license, "models": m
             "jobs": job}
 
 
+def owner_of(conn, table: str, row_id: int) -> int:
+    """The user a row belongs to (the row itself for users)."""
+    return row_id if table == "users" else fetch(table, conn, row_id)["user_id"]
+
+
 def tenant(conn, **over) -> dict[str, int]:
     """A user with one row in every core table; the ids by table."""
     user_id = user(conn, **over)

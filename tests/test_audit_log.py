@@ -22,10 +22,18 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from tests import rows
+from tests.audit import (
+    entries,
+    marker,
+    month_start,
+    only_entry,
+    partition_name,
+    partitions,
+    this_month,
+)
 from tests.roles import acting, as_session_user, denied, scalar, set_acting_user, temporary_role
 from tests.rows import CORE_TABLES
 
@@ -38,25 +46,6 @@ AUDIT_RELATIONS = ["audit_log", "audit_log_default", "this_month"]
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def marker(db: psycopg.Connection) -> int:
-    """The highest entry id so far: entries after it are the ones under test."""
-    return scalar(db, "SELECT coalesce(max(id), 0) FROM audit_log")
-
-
-def entries(db: psycopg.Connection, after: int) -> list[dict]:
-    """Entries written after the marker, oldest first, with the partition that
-    holds each and the whole row as text."""
-    return db.cursor(row_factory=dict_row).execute(
-        "SELECT a.*, a.tableoid::regclass::text AS partition, a::text AS row_text"
-        " FROM audit_log a WHERE a.id > %s ORDER BY a.id", (after,)).fetchall()
-
-
-def only_entry(db: psycopg.Connection, after: int) -> dict:
-    found = entries(db, after)
-    assert len(found) == 1, found
-    return found[0]
 
 
 def row_json(db: psycopg.Connection, table: str, row_id: int) -> dict | None:
@@ -76,43 +65,6 @@ def set_secrets(table: str, row: dict) -> list[str]:
     """The secret columns that hold a value in the row, sorted: what an insert
     or delete entry names in redacted_columns instead of recording them."""
     return sorted(c for c in SECRET_COLUMNS.get(table, ()) if row[c] is not None)
-
-
-def owner_of(db: psycopg.Connection, table: str, row_id: int) -> int:
-    return row_id if table == "users" else rows.fetch(table, db, row_id)["user_id"]
-
-
-def month_start(db: psycopg.Connection, months: int = 0) -> datetime:
-    """Start of the UTC month `months` months from now, as an aware datetime."""
-    return scalar(db, "SELECT (date_trunc('month', now() AT TIME ZONE 'UTC')"
-                      " + make_interval(months => %s)) AT TIME ZONE 'UTC'", (months,))
-
-
-def partition_name(start: datetime) -> str:
-    start = start.astimezone(timezone.utc)
-    return f"audit_log_y{start.year:04d}m{start.month:02d}"
-
-
-def partitions(db: psycopg.Connection) -> dict[str, tuple]:
-    """Partitions of audit_log: name -> (lower bound, upper bound), None for DEFAULT."""
-    found = db.execute(
-        "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid)"
-        " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-        " WHERE i.inhparent = 'public.audit_log'::regclass").fetchall()
-    bounds = {}
-    for name, expr in found:
-        if expr == "DEFAULT":
-            bounds[name] = None
-        else:
-            bounds[name] = db.execute(
-                "SELECT substring(%(e)s FROM 'FROM \\(''([^'']+)''\\)')::timestamptz,"
-                " substring(%(e)s FROM 'TO \\(''([^'']+)''\\)')::timestamptz",
-                {"e": expr}).fetchone()
-    return bounds
-
-
-def this_month(db: psycopg.Connection) -> str:
-    return partition_name(month_start(db))
 
 
 def relation(db: psycopg.Connection, name: str) -> sql.Identifier:
@@ -206,7 +158,7 @@ def test_insert_writes_one_entry_with_the_whole_row(db, table):
 @pytest.mark.parametrize(("table", "column", "value"), UPDATES)
 def test_update_writes_only_the_changed_columns(db, table, column, value):
     row_id = rows.BUILDERS[table](db)
-    owner = owner_of(db, table, row_id)
+    owner = rows.owner_of(db, table, row_id)
     before = row_json(db, table, row_id)
     mark = marker(db)
     with acting(db, "cadcam_app", owner):
@@ -234,7 +186,7 @@ def jsonb_or_null(value: dict | None) -> Jsonb | None:
                          ids=["from-null", "to-null"])
 def test_update_to_and_from_null_records_both_sides(db, before, after):
     job_id = rows.job(db, input_params=jsonb_or_null(before))
-    owner = owner_of(db, "jobs", job_id)
+    owner = rows.owner_of(db, "jobs", job_id)
     mark = marker(db)
     with acting(db, "cadcam_app", owner):
         db.execute("UPDATE jobs SET input_params = %s WHERE id = %s",
@@ -251,7 +203,7 @@ def test_number_rewritten_with_another_scale_is_no_change(db, table):
     whose trigger has a WHEN clause (jobs) and one without (models)."""
     column = {"models": "params", "jobs": "input_params"}[table]
     row_id = rows.BUILDERS[table](db, **{column: Jsonb({"tolerance_mm": 1})})
-    owner = owner_of(db, table, row_id)
+    owner = rows.owner_of(db, table, row_id)
     query = sql.SQL("UPDATE {} SET {} = %s::jsonb WHERE id = %s").format(
         sql.Identifier(table), sql.Identifier(column))
     with acting(db, "cadcam_app", owner):
@@ -273,7 +225,7 @@ DELETES = [("sessions", "cadcam_app", True), ("sessions", "cadcam_admin", False)
 @pytest.mark.parametrize(("table", "role", "as_owner"), DELETES)
 def test_delete_writes_one_entry_with_the_whole_row(db, table, role, as_owner):
     row_id = rows.BUILDERS[table](db)
-    owner = owner_of(db, table, row_id)
+    owner = rows.owner_of(db, table, row_id)
     before = row_json(db, table, row_id)
     mark = marker(db)
     with acting(db, role, owner if as_owner else None):
@@ -414,7 +366,7 @@ def create_secret_row(db, table):
 
 def rotate_secret(db, table, row_id):
     """The application changes the row's secrets: a password change, a token refresh."""
-    with acting(db, "cadcam_app", owner_of(db, table, row_id)):
+    with acting(db, "cadcam_app", rows.owner_of(db, table, row_id)):
         if table == "users":
             db.execute("UPDATE users SET password_hash = %s WHERE id = %s",
                        (rows.BCRYPT_HASH, row_id))
@@ -520,7 +472,7 @@ def test_job_progress_and_metrics_alone_write_no_entry(db, change):
 
 def test_session_last_used_at_alone_writes_no_entry(db):
     session_id = rows.session(db)
-    owner = owner_of(db, "sessions", session_id)
+    owner = rows.owner_of(db, "sessions", session_id)
     before = row_json(db, "sessions", session_id)
     mark = marker(db)
     with acting(db, "cadcam_app", owner):
@@ -606,7 +558,7 @@ NO_OP = {"users": "email", "sessions": "user_id", "licenses": "user_id", "models
 def test_update_that_changes_nothing_writes_no_entry(db, table):
     row_id = rows.BUILDERS[table](db)
     mark = marker(db)
-    with acting(db, "cadcam_app", owner_of(db, table, row_id)):
+    with acting(db, "cadcam_app", rows.owner_of(db, table, row_id)):
         query = sql.SQL("UPDATE {t} SET {c} = {c} WHERE id = %s").format(
             t=sql.Identifier(table), c=sql.Identifier(NO_OP[table]))
         assert db.execute(query, (row_id,)).rowcount == 1

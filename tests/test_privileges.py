@@ -12,7 +12,6 @@ a unique name (roles belong to the whole cluster) and dropped afterwards.
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -58,11 +57,6 @@ def nobody_in_schema(db, nobody):
     the object's own privilege and not the schema's."""
     db.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(nobody)))
     return nobody
-
-
-def owner_of(db: psycopg.Connection, name: str, row_id: int) -> int:
-    """The user a row belongs to (the row itself for users)."""
-    return row_id if name == "users" else rows.fetch(name, db, row_id)["user_id"]
 
 
 # ----------------------------------------------------------------------------- catalog
@@ -245,7 +239,7 @@ def test_app_cannot_insert_a_user_directly(db):
 ])
 def test_app_updates(db, name, column, value):
     row_id = rows.BUILDERS[name](db)
-    with as_app(db, owner_of(db, name, row_id)):
+    with as_app(db, rows.owner_of(db, name, row_id)):
         cur = run(db, f"UPDATE {{}} SET {column} = %s WHERE id = %s", name, params=(value, row_id))
         assert cur.rowcount == 1
         assert rows.fetch(name, db, row_id)[column] == value
@@ -253,7 +247,7 @@ def test_app_updates(db, name, column, value):
 
 def test_app_deletes_session(db):
     session_id = rows.session(db)
-    with as_app(db, owner_of(db, "sessions", session_id)):
+    with as_app(db, rows.owner_of(db, "sessions", session_id)):
         assert db.execute("DELETE FROM sessions WHERE id = %s", (session_id,)).rowcount == 1
     assert rows.fetch("sessions", db, session_id) is None
 
@@ -261,7 +255,7 @@ def test_app_deletes_session(db):
 @pytest.mark.parametrize("name", ["users", "licenses", "models", "jobs"])
 def test_app_cannot_delete(db, name):
     row_id = rows.BUILDERS[name](db)
-    with denied(f"table {name}"), as_app(db, owner_of(db, name, row_id)):
+    with denied(f"table {name}"), as_app(db, rows.owner_of(db, name, row_id)):
         run(db, "DELETE FROM {} WHERE id = %s", name, params=(row_id,))
     assert rows.fetch(name, db, row_id) is not None
 
@@ -335,7 +329,7 @@ def test_worker_claims_job(db):
 
 def test_worker_reads_model_and_writes_back_results(db):
     model_id = rows.model(db)
-    rows.job(db, owner_of(db, "models", model_id), model_id=model_id)  # a job to process it
+    rows.job(db, rows.owner_of(db, "models", model_id), model_id=model_id)  # a job to process it
     with as_role(db, "cadcam_worker"):
         cur = db.execute("UPDATE models SET thumbnail_key = %s, metrics = %s WHERE id = %s",
                          ("thumbnails/1.png", Jsonb({"volume_mm3": 12.5}), model_id))

@@ -24,17 +24,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from tests import rows
-from tests.roles import denied
-from tests.test_audit_log import (
-    acting,
-    entries,
-    marker,
-    month_start,
-    partition_name,
-    partitions,
-    scalar,
-    this_month,
-)
+from tests.audit import entries, marker, month_start, partition_name, partitions, this_month
+from tests.roles import acting, denied, scalar
 
 US = timedelta(microseconds=1)
 DAY = timedelta(days=1)
