@@ -36,7 +36,7 @@ FINISHED_WORDS = {"apply": "applied", "rollback": "rolled back"}
 DOING_WORDS = {"apply": "applying", "rollback": "rolling back"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Run:
     """A migration being run: which one, which way, from which file, how."""
 
@@ -259,7 +259,8 @@ def run_one(db, migration, settings: Settings, direction: str, out=print) -> Non
     if not source.exists():
         raise RunnerError(f"{migration.id} has no rollback file {source.name}: "
                           "write one, or roll back by hand", EXIT_FAILED)
-    run = Run(db, migration, direction, source, tuple(statements_of(source)), settings, out)
+    run = Run(db=db, migration=migration, direction=direction, source=source,
+              statements=tuple(statements_of(source)), settings=settings, out=out)
     started = time.monotonic()
     try:
         if migration.use_transactions:

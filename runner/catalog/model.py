@@ -3,8 +3,9 @@ every consumer: the conventions gate, docs/schema.md and the tests.
 
 Values are as PostgreSQL prints them under reader.PRINT_SETTINGS; one-letter
 codes are pg_catalog's (kind 'p' primary key, on_delete 'r' RESTRICT, ...).
-Everything is a frozen dataclass of tuples, so a Schema can be compared,
-hashed and shared freely.
+Every class is a frozen, keyword-only dataclass whose collections are
+tuples (the Schema's are dicts by name), so a model can be compared and
+shared freely and nobody builds one with a long row of positional values.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Column:
     table: str
     name: str
@@ -27,7 +28,7 @@ class Column:
     serial: bool  # its default is nextval() of a sequence it owns
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Constraint:
     """A primary key ('p'), unique ('u'), check ('c'), exclusion ('x'), constraint
     trigger ('t') or NOT NULL ('n') constraint; foreign keys are ForeignKey."""
@@ -40,7 +41,7 @@ class Constraint:
     comment: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ForeignKey:
     kind: ClassVar[str] = "f"
 
@@ -57,7 +58,7 @@ class ForeignKey:
     comment: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Index:
     table: str
     name: str
@@ -73,7 +74,7 @@ class Index:
     constraint: str | None  # the constraint it backs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Trigger:
     table: str
     name: str
@@ -82,7 +83,7 @@ class Trigger:
     events: int  # 4 INSERT | 8 DELETE | 16 UPDATE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Policy:
     table: str
     name: str
@@ -92,7 +93,7 @@ class Policy:
     with_check: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Grant:
     """A privilege of a role (not the owner) on an object, or on one of its columns."""
 
@@ -101,7 +102,7 @@ class Grant:
     column: str | None = None  # None: the whole object
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Table:
     name: str
     comment: str | None
@@ -122,7 +123,7 @@ class Table:
         return next(c for c in self.columns if c.name == name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Relation:
     """Any relation of the project (table, partition, sequence, view), for
     ownership and privileges; tables are described in full by Table."""
@@ -134,7 +135,7 @@ class Relation:
     grants: tuple[Grant, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Type:
     name: str
     kind: str  # 'e' enum, 'd' domain, 'r' range, 'c' composite
@@ -143,7 +144,7 @@ class Type:
     owner: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Function:
     identity: str  # regprocedure: "register_user(text,text,text,user_locale,text)"
     name: str
@@ -166,7 +167,7 @@ class Function:
         return f"{self.name}({self.arguments})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Schema:
     """Schema public of one database, as far as it belongs to the project
     (runner/catalog/queries.sql says what belongs)."""

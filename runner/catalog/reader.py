@@ -8,6 +8,7 @@ in defaults through their type's output function.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import defaultdict
 from functools import cache
@@ -69,32 +70,32 @@ def _by_table(rows) -> dict[str, list]:
     return grouped
 
 
-def _columns(rows) -> tuple[model.Column, ...]:
-    return tuple(model.Column(r.table_name, r.name, r.type, r.not_null, r.default, r.identity,
-                        r.generated, r.comment, r.banned_type, r.serial) for r in rows)
+def _make(cls, row, **values):
+    """An instance of a model class from a row whose names are its fields
+    (values: the fields the row names otherwise); arrays become tuples."""
+    fields = {f.name for f in dataclasses.fields(cls)}
+    data = {k: v for k, v in row._asdict().items() if k in fields}
+    data.update(values)
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+def _on_table(cls, rows) -> tuple:
+    return tuple(_make(cls, r, table=r.table_name) for r in rows)
 
 
 def _constraints(rows) -> tuple[tuple[model.Constraint, ...], tuple[model.ForeignKey, ...]]:
-    plain, foreign = [], []
-    for r in rows:
-        if r.kind == "f":
-            foreign.append(model.ForeignKey(r.table_name, r.name, r.definition, tuple(r.columns),
-                                      r.ref_table, tuple(r.ref_columns), r.on_delete,
-                                      r.on_update, r.nullable, r.unique_columns, r.comment))
-        else:
-            plain.append(model.Constraint(r.table_name, r.name, r.kind, r.definition,
-                                    tuple(r.columns), r.comment))
-    return tuple(plain), tuple(foreign)
+    foreign = tuple(_make(model.ForeignKey, r, table=r.table_name, unique=r.unique_columns)
+                    for r in rows if r.kind == "f")
+    return _on_table(model.Constraint, [r for r in rows if r.kind != "f"]), foreign
 
 
 def _indexes(rows) -> tuple[model.Index, ...]:
-    return tuple(model.Index(r.table_name, r.name, r.method, r.is_unique, r.enforces, r.valid,
-                       r.natts, tuple(r.columns), tuple(r.keys), tuple(r.signature),
-                       r.predicate, r.constraint_name) for r in rows)
+    return tuple(_make(model.Index, r, table=r.table_name, unique=r.is_unique,
+                       constraint=r.constraint_name) for r in rows)
 
 
 def _grants(rows) -> tuple[model.Grant, ...]:
-    return tuple(model.Grant(r.grantee, r.privilege, r.column_name) for r in rows)
+    return tuple(_make(model.Grant, r, column=getattr(r, "column_name", None)) for r in rows)
 
 
 def _tables(conn: psycopg.Connection, grants: dict[str, list]) -> dict[str, model.Table]:
@@ -106,34 +107,27 @@ def _tables(conn: psycopg.Connection, grants: dict[str, list]) -> dict[str, mode
     tables = {}
     for t in fetch(conn, "tables"):
         plain, foreign = _constraints(constraints[t.name])
-        tables[t.name] = model.Table(
-            name=t.name, comment=t.comment, options=tuple(sorted(t.options)), owner=t.owner,
-            row_security=t.row_security, force_row_security=t.force_row_security,
-            primary_key=t.primary_key, columns=_columns(columns[t.name]),
+        tables[t.name] = _make(
+            model.Table, t, options=tuple(sorted(t.options)),
+            columns=_on_table(model.Column, columns[t.name]),
             constraints=plain, foreign_keys=foreign, indexes=_indexes(indexes[t.name]),
-            triggers=tuple(model.Trigger(r.table_name, r.name, r.definition, r.function, r.events)
-                           for r in triggers[t.name]),
-            policies=tuple(model.Policy(r.table_name, r.name, r.roles, r.command, r.using,
-                                  r.with_check) for r in policies[t.name]),
+            triggers=_on_table(model.Trigger, triggers[t.name]),
+            policies=_on_table(model.Policy, policies[t.name]),
             grants=_grants(grants[t.name]))
     return tables
 
 
 def _relations(conn: psycopg.Connection, grants: dict[str, list]) -> dict[str, model.Relation]:
-    return {r.name: model.Relation(r.name, r.kind, r.owner, r.partition_of, _grants(grants[r.name]))
+    return {r.name: _make(model.Relation, r, grants=_grants(grants[r.name]))
             for r in fetch(conn, "relations")}
 
 
 def _functions(conn: psycopg.Connection) -> dict[str, model.Function]:
     grants: dict[str, list] = defaultdict(list)
     for r in fetch(conn, "function_grants"):
-        grants[r.identity].append(model.Grant(r.grantee, r.privilege))
-    return {
-        r.identity: model.Function(r.identity, r.name, r.arguments, r.returns, r.language, r.kind,
-                             r.volatility, r.strict, r.security_definer, r.parallel,
-                             tuple(r.config), r.comment, r.owner, tuple(grants[r.identity]))
-        for r in fetch(conn, "functions")
-    }
+        grants[r.identity].append(r)
+    return {r.identity: _make(model.Function, r, grants=_grants(grants[r.identity]))
+            for r in fetch(conn, "functions")}
 
 
 def _read(conn: psycopg.Connection) -> model.Schema:
@@ -143,8 +137,7 @@ def _read(conn: psycopg.Connection) -> model.Schema:
     return model.Schema(
         tables=_tables(conn, grants),
         relations=_relations(conn, grants),
-        types={r.name: model.Type(r.name, r.kind, tuple(r.values), r.comment, r.owner)
-               for r in fetch(conn, "types")},
+        types={r.name: _make(model.Type, r) for r in fetch(conn, "types")},
         functions=_functions(conn),
         extensions=tuple(r.name for r in fetch(conn, "extensions")),
         migrations=tuple(sorted(history.applied_migrations(conn))),
