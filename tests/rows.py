@@ -22,6 +22,8 @@ _serial = itertools.count(1)
 
 # The five core tables of the spec, in the order they depend on each other.
 CORE_TABLES = ["users", "sessions", "licenses", "models", "jobs"]
+# The core tables that hold a user's rows through a user_id column.
+OWNED_TABLES = CORE_TABLES[1:]
 
 # Valid reference values, published as valid by python-stdnum's documentation
 # (stdnum.tr.tckimlik, stdnum.tr.vkn): independent of this repository's code.

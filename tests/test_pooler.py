@@ -22,7 +22,7 @@ import pytest
 from tests import rows
 from tests.roles import CORE_TABLES
 
-OWNED = ["sessions", "licenses", "models", "jobs"]
+OWNED = rows.OWNED_TABLES
 # A change the application may make in each table.
 CHANGE = {"users": "company_name = 'Anadolu Kalıp A.Ş.'", "sessions": "user_agent = 'FreeCAD/1.0'",
           "licenses": "auto_renew = true", "models": "name = 'Flanş yeni'", "jobs": "priority = 7"}

@@ -21,11 +21,9 @@ from hypothesis import strategies as st
 from psycopg import sql
 
 from tests import roles, rows
-from tests.roles import CORE_TABLES, as_role, as_session_user, denied, run, scalar
+from tests.roles import CORE_TABLES, ROLES, as_role, as_session_user, denied, run, scalar
 
-PROJECT_ROLES = ["cadcam_owner", "cadcam_app", "cadcam_worker", "cadcam_readonly",
-                 "cadcam_auditor", "cadcam_admin"]
-OWNED = ["sessions", "licenses", "models", "jobs"]  # tables with a user_id column
+OWNED = rows.OWNED_TABLES
 # A column the application may change in each table, and a value no builder writes.
 CHANGE = {
     "users": ("company_name", "Anadolu Kalıp A.Ş."),
@@ -457,7 +455,7 @@ def test_app_with_row_security_off_gets_an_error_not_rows(db, a, b, name):
             run(db, "SELECT id FROM {}", name)
 
 
-@pytest.mark.parametrize("role", [r for r in PROJECT_ROLES if r != "cadcam_app"])
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "cadcam_app"])
 def test_app_cannot_set_role_to_another_project_role(db, role):
     with as_session_user(db, "cadcam_app"), denied(f'permission denied to set role "{role}"'):
         db.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
@@ -669,7 +667,7 @@ def test_policies_name_only_project_roles(db):
     found = db.execute("SELECT tablename, policyname, roles::text[] FROM pg_policies"
                        " WHERE schemaname = 'public'").fetchall()
     assert {t for t, _, _ in found} >= set(CORE_TABLES)
-    assert [(t, p, r) for t, p, r in found if not set(r) <= set(PROJECT_ROLES)] == []
+    assert [(t, p, r) for t, p, r in found if not set(r) <= set(ROLES)] == []
 
 
 def policy_grants() -> set[tuple[str, str, str]]:
@@ -688,7 +686,7 @@ def test_core_policies_are_exactly_the_designed_ones(db):
     assert sorted(found) == sorted(policy_grants())
 
 
-@pytest.mark.parametrize("role", PROJECT_ROLES)
+@pytest.mark.parametrize("role", ROLES)
 def test_no_project_role_bypasses_row_security(db, role):
     assert scalar(db, "SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = %s",
                   (role,)) is False
