@@ -160,7 +160,8 @@ def history_problems(directory: Path) -> list[str] | None:
     first: dict[str, tuple[str, str]] = {}  # name -> (digest first committed, commit)
     last: dict[str, str] = {}  # name -> digest in the latest version read
     found: dict[str, str] = {}
-    for commit, entries in [*versions, (WORKING_TREE, read(directory))]:
+    listed = read(directory)
+    for commit, entries in [*versions, (WORKING_TREE, listed)]:
         at = commit if commit == WORKING_TREE else commit[:12]
         for name, (_, landed) in first.items():
             now = entries.get(name)
@@ -175,13 +176,14 @@ def history_problems(directory: Path) -> list[str] | None:
         for name, digest in entries.items():
             first.setdefault(name, (digest, commit))
             last[name] = digest
-    listed = read(directory)
     for name, (digest, _) in sorted(first.items()):
         path = directory / name
-        if name in found or not path.exists() or sha256(path) != listed.get(name):
-            continue  # already said, or said by problems()
-        accepted = {digest, *REPINNED.get(name, ())[-1:]}
-        if sha256(path) not in accepted:
+        if name in found or not path.exists():
+            continue
+        now = sha256(path)
+        if now != listed.get(name):
+            continue  # problems() says so
+        if now not in {digest, *REPINNED.get(name, ())[-1:]}:
             found[name] = (f"migrations/{name} differs from the version first committed: "
                            "revert the edit and add a new migration instead")
     return [found[name] for name in sorted(found)]

@@ -33,6 +33,7 @@ from datetime import datetime, timedelta, timezone
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from bench import catalog
@@ -625,3 +626,34 @@ def _shared_user(apps: list[AppClient]) -> int | None:
             return None
         time.sleep(0.01)
     return None
+
+
+# ------------------------------------------------------------------ what the database shows
+
+def fetch(conn, query: str, params=None) -> list[dict]:
+    return conn.cursor(row_factory=dict_row).execute(query, params).fetchall()
+
+
+def audited_claims(conn) -> Counter:
+    """Claims (queued -> running) the audit log holds, by job."""
+    return Counter(r["row_id"] for r in fetch(conn, """
+        SELECT row_id FROM audit_log WHERE table_name = 'jobs' AND action = 'update'
+          AND old_values ->> 'status' = 'queued' AND new_values ->> 'status' = 'running'"""))
+
+
+def progress_reports(conn) -> dict[int, int | None]:
+    """The progress reports counted in each job's metrics (None: none yet)."""
+    return {r["id"]: r["n"] for r in fetch(
+        conn, "SELECT id, (metrics ->> 'reports')::integer AS n FROM jobs")}
+
+
+def clicks(conn) -> dict[int, int]:
+    """The tabs' click count of each user that has one."""
+    return {r["id"]: r["n"] for r in fetch(
+        conn, "SELECT id, (metadata ->> 'clicks')::integer AS n FROM users"
+              " WHERE metadata ? 'clicks'")}
+
+
+def audit_text(conn) -> str:
+    """Every audit entry as text, to search for values that must be gone."""
+    return "\n".join(r["t"] for r in fetch(conn, "SELECT a::text AS t FROM audit_log AS a"))

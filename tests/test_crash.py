@@ -25,12 +25,12 @@ import port_for
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.rows import dict_row
 
 from runner import config
 from runner.server import Server, throwaway_server
 from tests import pooler, soak
 from tests.cli import extra_migration, migrations_copy, run_cli, start_cli
+from tests.soak import fetch
 
 SLEEPS = ("SELECT pg_sleep(coalesce(nullif(current_setting('crash.sleep', true), ''), '0')"
           "::float);\n")
@@ -231,10 +231,6 @@ def crashed_soak(request, crashable):
             yield ledger, conn, url
 
 
-def fetch(conn, query: str, params=None) -> list[dict]:
-    return conn.cursor(row_factory=dict_row).execute(query, params).fetchall()
-
-
 def test_after_a_crash_mid_soak_no_committed_row_or_entry_is_missing(crashed_soak):
     ledger, conn, _ = crashed_soak
     assert dict(ledger.unexpected) == {}, ledger.examples
@@ -259,19 +255,14 @@ def test_after_a_crash_mid_soak_no_committed_row_or_entry_is_missing(crashed_soa
 def test_after_a_crash_mid_soak_no_claim_finish_or_count_is_lost(crashed_soak):
     ledger, conn, _ = crashed_soak
     claims = Counter(job for job, *_ in ledger.claims)
-    audited = Counter(r["row_id"] for r in fetch(conn, """
-        SELECT row_id FROM audit_log WHERE table_name = 'jobs' AND action = 'update'
-          AND old_values ->> 'status' = 'queued' AND new_values ->> 'status' = 'running'"""))
+    audited = soak.audited_claims(conn)
     in_doubt = ledger.in_doubt["claim"]
     assert all(audited[job] >= n for job, n in claims.items())
     assert sum(audited.values()) - sum(claims.values()) <= in_doubt
-    reports = {r["id"]: r["n"] or 0 for r in fetch(
-        conn, "SELECT id, (metrics ->> 'reports')::integer AS n FROM jobs")}
+    reports = soak.progress_reports(conn)
     for job, n in ledger.reports.items():
-        assert n <= reports[job] <= n + ledger.in_doubt["progress"]
-    clicks = {r["id"]: r["n"] for r in fetch(
-        conn, "SELECT id, (metadata ->> 'clicks')::integer AS n FROM users"
-              " WHERE metadata ? 'clicks'")}
+        assert n <= (reports[job] or 0) <= n + ledger.in_doubt["progress"]
+    clicks = soak.clicks(conn)
     for user, n in ledger.clicks.items():
         assert n <= clicks[user] <= n + ledger.in_doubt["click"]
 
@@ -279,7 +270,7 @@ def test_after_a_crash_mid_soak_no_claim_finish_or_count_is_lost(crashed_soak):
 def test_after_a_crash_mid_soak_the_erasure_holds_and_the_schema_verifies(crashed_soak):
     ledger, conn, url = crashed_soak
     assert ledger.erased is not None
-    text = "\n".join(r["t"] for r in fetch(conn, "SELECT a::text AS t FROM audit_log AS a"))
+    text = soak.audit_text(conn)
     assert [v for v in ledger.personal[ledger.erased] if v in text] == []
     assert verify(url, config.MIGRATIONS_DIR).returncode == 0
     assert set(states(url, config.MIGRATIONS_DIR).values()) == {"applied"}

@@ -13,11 +13,11 @@ from collections import Counter
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 from pytest_postgresql.janitor import DatabaseJanitor
 
 from runner.config import SUPERUSER
 from tests import soak
+from tests.soak import fetch
 
 PLAN = soak.Plan(seconds=20)
 SECRETS = ["password_hash", "refresh_token_hash", "access_token_jti"]
@@ -40,10 +40,6 @@ def soaked(request, pooler, pg_server, migrated_proc):
                                               f"{PLAN.users} users, {PLAN.workers} workers",
                                               *ledger.figures()]
         yield ledger, conn
-
-
-def fetch(conn, query: str, params=None) -> list[dict]:
-    return conn.cursor(row_factory=dict_row).execute(query, params).fetchall()
 
 
 def entries(conn) -> Counter:
@@ -88,10 +84,7 @@ def test_every_claimed_attempt_was_claimed_by_exactly_one_worker(soaked):
     tasks = Counter(task for *_, task in ledger.claims)
     assert [t for t, n in tasks.items() if n > 1] == []
     # The database saw as many claims (queued -> running) as the workers made.
-    audited = Counter(r["row_id"] for r in fetch(conn, """
-        SELECT row_id FROM audit_log WHERE table_name = 'jobs' AND action = 'update'
-          AND old_values ->> 'status' = 'queued' AND new_values ->> 'status' = 'running'"""))
-    assert audited == Counter(job for job, *_ in ledger.claims)
+    assert soak.audited_claims(conn) == Counter(job for job, *_ in ledger.claims)
 
 
 def test_no_job_lost_none_left_running_none_unknown(soaked):
@@ -127,12 +120,9 @@ def test_no_lost_update(soaked):
     """Counters kept by the clients equal the rows: progress reports per job,
     clicks of the two tabs of one user."""
     ledger, conn = soaked
-    reports = {r["id"]: r["n"] for r in fetch(
-        conn, "SELECT id, (metrics ->> 'reports')::integer AS n FROM jobs")}
+    reports = soak.progress_reports(conn)
     assert reports == {job: ledger.reports[job] or None for job in ledger.jobs}
-    clicks = {r["id"]: r["n"] for r in fetch(
-        conn, "SELECT id, (metadata ->> 'clicks')::integer AS n FROM users"
-              " WHERE metadata ? 'clicks'")}
+    clicks = soak.clicks(conn)
     assert clicks == dict(ledger.clicks) and sum(clicks.values()) > 0
 
 
@@ -187,7 +177,7 @@ def test_the_erasure_wrote_its_own_entries_only(soaked):
 
 def test_no_personal_value_of_the_erased_user_is_left(soaked):
     ledger, conn = soaked
-    text = "\n".join(r["t"] for r in fetch(conn, "SELECT a::text AS t FROM audit_log AS a"))
+    text = soak.audit_text(conn)
     rows = "\n".join(r["t"] for r in fetch(
         conn, "SELECT u::text AS t FROM users AS u UNION ALL SELECT s::text FROM sessions AS s"))
     victim = ledger.personal[ledger.erased]

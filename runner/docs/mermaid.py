@@ -46,22 +46,21 @@ def mermaid_attribute(name: str) -> str:
     return word + "_" if word.lower() in ("pk", "fk", "uk") else word
 
 
-def _keys(schema: Schema, table: Table) -> dict[str, list[str]]:
+def _keys(table: Table) -> dict[str, list[str]]:
     keys: dict[str, list[str]] = {}
     for constraint in table.constraints:
         if constraint.kind == "p":
             for col in constraint.columns:
                 keys.setdefault(col, []).append("PK")
     for fk in table.foreign_keys:
-        if fk.table == table.name:
-            for col in fk.columns:
-                if "FK" not in keys.setdefault(col, []):
-                    keys[col].append("FK")
+        for col in fk.columns:
+            if "FK" not in keys.setdefault(col, []):
+                keys[col].append("FK")
     return keys
 
 
-def _entity(schema: Schema, table: Table) -> list[str]:
-    keys = _keys(schema, table)
+def _entity(table: Table) -> list[str]:
+    keys = _keys(table)
     lines = [f"    {mermaid_entity(table.name)} {{"]
     for col in table.columns:
         marks = ", ".join(keys.get(col.name, []))
@@ -87,6 +86,6 @@ def diagram(schema: Schema, heading: str) -> list[str]:
              "number of rows, `o|` at most one (the columns are unique).", "",
              "```mermaid", "erDiagram"]
     for table in schema.tables.values():
-        lines += _entity(schema, table)
+        lines += _entity(table)
     lines += [relation(fk) for fk in schema.foreign_keys]
     return lines + ["```"]
