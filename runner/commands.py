@@ -18,7 +18,7 @@ from pathlib import Path
 
 from yoyo.backends import DatabaseBackend
 
-from runner import config, dump, history
+from runner import config, dump, history, majors
 from runner.connection import connect, conninfo, open_backend
 from runner.engine import invalid_indexes, run_one
 from runner.errors import EXIT_USAGE, EXIT_VERIFY, RunnerError
@@ -181,7 +181,9 @@ def verify(url: str, settings: Settings | None = None, out=print) -> None:
     applied = [e["id"] for e in report["migrations"] if e["state"] in ("applied", "changed")]
     with connect(url) as conn:  # pg_dump leaves INVALID indexes out, so the diff cannot see them
         file_problems += [f"INVALID: index {name}: {note}" for name, note in invalid_indexes(conn)]
-    diff = _diff_against_scratch(url, settings, applied)
+        server_major = majors.server_major_of(conn.info.server_version)
+    pg_dump = majors.client_tool("pg_dump", server_major, "verify")
+    diff = _diff_against_scratch(url, settings, applied, pg_dump)
     for line in file_problems:
         out(line)
     if diff:
@@ -194,7 +196,8 @@ def verify(url: str, settings: Settings | None = None, out=print) -> None:
     out(f"verified: {len(applied)} applied migration(s) match their files and the live schema")
 
 
-def _diff_against_scratch(url: str, settings: Settings, applied_ids: list[str]) -> list[str]:
+def _diff_against_scratch(url: str, settings: Settings, applied_ids: list[str],
+                          pg_dump: str) -> list[str]:
     """Build the applied migrations in a scratch database on the same server and diff."""
     with scratch_database(url, "verify") as scratch_url:
         db = open_backend(scratch_url)
@@ -206,4 +209,4 @@ def _diff_against_scratch(url: str, settings: Settings, applied_ids: list[str]) 
                     run_one(db, migration, settings, "apply", out=lambda _: None)
         finally:
             db.connection.close()
-        return dump.schema_diff(scratch_url, url)
+        return dump.schema_diff(scratch_url, url, pg_dump)

@@ -10,8 +10,10 @@ REPO = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = REPO / "migrations"
 SQL_DIR = REPO / "sql"
 
-# The embedded development server.
+# The embedded development server: 17 on 55432, another major N on 554N
+# (55415, 55416, 55418), so that servers of two majors can run side by side.
 DEFAULT_PORT = 55432
+DEFAULT_MAJOR = 17
 DEFAULT_DBNAME = "cadcam"
 SUPERUSER = "postgres"
 
@@ -25,17 +27,20 @@ def database_url_from_env() -> str | None:
     return os.environ.get("DATABASE_URL") or None
 
 
-def embedded_port() -> int:
-    return int(os.environ.get("SCHEMA_PG_PORT", DEFAULT_PORT))
+def embedded_port(major: int = DEFAULT_MAJOR) -> int:
+    default = DEFAULT_PORT if major == DEFAULT_MAJOR else 55400 + major
+    return int(os.environ.get("SCHEMA_PG_PORT", default))
 
 
 def embedded_dbname() -> str:
     return os.environ.get("SCHEMA_PG_DBNAME", DEFAULT_DBNAME)
 
 
-def embedded_state_dir() -> Path:
-    """The git-ignored folder that holds the embedded server's data and log."""
-    return Path(os.environ.get("SCHEMA_PG_STATE_DIR", REPO / ".pgdata")).resolve()
+def embedded_state_dir(major: int = DEFAULT_MAJOR) -> Path:
+    """The git-ignored folder that holds the embedded server's data and log:
+    .pgdata for 17, .pgdata-N for another major."""
+    default = REPO / (".pgdata" if major == DEFAULT_MAJOR else f".pgdata-{major}")
+    return Path(os.environ.get("SCHEMA_PG_STATE_DIR", default)).resolve()
 
 
 def _with_scheme(url: str, scheme: str) -> str:

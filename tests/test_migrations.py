@@ -47,10 +47,10 @@ def test_depends_chain_is_linear():
         assert [d.id for d in migrations[current].depends] == [previous], current
 
 
-def test_apply_all_roll_back_all_apply_again(empty_db):
+def test_apply_all_roll_back_all_apply_again(empty_db, pg_dump):
     applied = commands.migrate(empty_db, out=quiet)
     assert applied == [p.stem for p in MIGRATION_FILES]
-    first = dump.normalized_dump(empty_db)
+    first = dump.normalized_dump(empty_db, pg_dump)
     assert "CREATE TABLE public.jobs (" in first
 
     undone = commands.rollback(empty_db, steps=None, out=quiet)
@@ -58,7 +58,7 @@ def test_apply_all_roll_back_all_apply_again(empty_db):
     assert project_objects(empty_db) == []
 
     assert commands.migrate(empty_db, out=quiet) == applied
-    assert dump.normalized_dump(empty_db) == first
+    assert dump.normalized_dump(empty_db, pg_dump) == first
 
 
 def test_migrate_twice_does_nothing_the_second_time(empty_db):
@@ -68,18 +68,19 @@ def test_migrate_twice_does_nothing_the_second_time(empty_db):
     assert lines == ["nothing to apply: up to date"]
 
 
-def test_each_rollback_restores_exactly_the_previous_schema(empty_db):
+def test_each_rollback_restores_exactly_the_previous_schema(empty_db, pg_dump):
     backend = get_backend(config.yoyo_url(empty_db))
     try:
         migrations = read_migrations(str(config.MIGRATIONS_DIR))
-        dumps = [dump.normalized_dump(empty_db)]
+        dumps = [dump.normalized_dump(empty_db, pg_dump)]
         for migration in backend.to_apply(migrations):
             backend.apply_one(migration)
-            dumps.append(dump.normalized_dump(empty_db))
+            dumps.append(dump.normalized_dump(empty_db, pg_dump))
         for migration in backend.to_rollback(migrations):
             dumps.pop()
             backend.rollback_one(migration)
-            assert dump.normalized_dump(empty_db) == dumps[-1], f"rollback of {migration.id}"
+            assert dump.normalized_dump(empty_db, pg_dump) == dumps[-1], \
+                f"rollback of {migration.id}"
     finally:
         backend.connection.close()
 

