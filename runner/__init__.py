@@ -1,1 +1,1 @@
-"""The schema's migration runner: a thin CLI around yoyo and the embedded PostgreSQL 17."""
+"""The schema's migration runner: a thin CLI around yoyo and an embedded PostgreSQL (15 to 18)."""
