@@ -42,8 +42,9 @@ def locked_backend(url: str, settings: Settings, out) -> Iterator[DatabaseBacken
 
 
 def migrate(url: str, settings: Settings | None = None, to: str | None = None,
-            out=print) -> list[str]:
-    """Apply pending migrations in order (up to and including `to`); returns their ids."""
+            out=print, observer=None) -> list[str]:
+    """Apply pending migrations in order (up to and including `to`); returns their ids.
+    observer (runner.engine.Observer) is told each migration and statement."""
     settings = settings or Settings.from_env()
     migrations = load_migrations(settings)
     check_known(migrations, to)
@@ -52,7 +53,7 @@ def migrate(url: str, settings: Settings | None = None, to: str | None = None,
         history.ensure(db.connection)
         check_environment(db.connection, settings, record=True)
         for migration in up_to(list(db.to_apply(migrations)), to):  # worked out under the lock
-            run_one(db, migration, settings, "apply", out)
+            run_one(db, migration, settings, "apply", out, observer)
             done.append(migration.id)
     out(f"{len(done)} migration(s) applied" if done else "nothing to apply: up to date")
     return done

@@ -36,6 +36,20 @@ FINISHED_WORDS = {"apply": "applied", "rollback": "rolled back"}
 DOING_WORDS = {"apply": "applying", "rollback": "rolling back"}
 
 
+class Observer:
+    """Told what the engine does, for `schema rehearse`; does nothing itself.
+    statement_done runs on the work connection, inside the migration's
+    transaction when it has one, so it can read the locks taken so far."""
+
+    def migration_started(self, run: Run) -> None: ...
+
+    def statement_started(self, run: Run, statement: str) -> None: ...
+
+    def statement_done(self, run: Run, statement: str) -> None: ...
+
+    def migration_done(self, run: Run) -> None: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class Run:
     """A migration being run: which one, which way, from which file, how."""
@@ -47,6 +61,7 @@ class Run:
     statements: tuple[str, ...]
     settings: Settings
     out: Callable[[str], None]
+    observer: Observer
 
     @property
     def conn(self) -> psycopg.Connection:
@@ -66,8 +81,10 @@ def _set_timeouts(conn: psycopg.Connection, settings: Settings, local: bool) -> 
 
 
 def _run_statement(run: Run, statement: str) -> None:
+    run.observer.statement_started(run, statement)
     try:
         run.conn.execute(statement)
+        run.observer.statement_done(run, statement)
     except (pgerrors.LockNotAvailable, pgerrors.QueryCanceled):
         raise
     except psycopg.Error as exc:
@@ -252,7 +269,8 @@ def _lost_connection(run: Run, exc: BaseException) -> RunnerError:
         EXIT_SERVER)
 
 
-def run_one(db, migration, settings: Settings, direction: str, out=print) -> None:
+def run_one(db, migration, settings: Settings, direction: str, out=print,
+            observer: Observer | None = None) -> None:
     """Apply or roll back one migration, with its record, and report its time."""
     path = Path(migration.path)
     source = path if direction == "apply" else history.rollback_path(path)
@@ -260,8 +278,10 @@ def run_one(db, migration, settings: Settings, direction: str, out=print) -> Non
         raise RunnerError(f"{migration.id} has no rollback file {source.name}: "
                           "write one, or roll back by hand", EXIT_FAILED)
     run = Run(db=db, migration=migration, direction=direction, source=source,
-              statements=tuple(statements_of(source)), settings=settings, out=out)
+              statements=tuple(statements_of(source)), settings=settings, out=out,
+              observer=observer or Observer())
     started = time.monotonic()
+    run.observer.migration_started(run)
     try:
         if migration.use_transactions:
             _with_retries(run, lambda: _in_one_transaction(run, run.statements))
@@ -273,5 +293,6 @@ def run_one(db, migration, settings: Settings, direction: str, out=print) -> Non
         while isinstance(exc.__context__, psycopg.OperationalError):
             exc = exc.__context__  # the first error says what happened; the rollback's does not
         raise _lost_connection(run, exc) from None
+    run.observer.migration_done(run)
     elapsed_ms = (time.monotonic() - started) * 1000
     out(f"{FINISHED_WORDS[direction]}  {migration.id}  ({elapsed_ms:.0f} ms)")
