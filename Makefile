@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: help migrate test test-matrix postgres-major postgres-majors lint fix manifest docs psql \
-	db-stop clean bench pgbouncer
+	db-stop clean bench pgbouncer rehearse rehearse-gate
 
 help:
 	@echo "make migrate   apply every migration (embedded PostgreSQL 17 unless DATABASE_URL is set)"
@@ -20,6 +20,7 @@ help:
 	@echo "make manifest  add new migration files to migrations/manifest.sha256"
 	@echo "make docs      regenerate docs/schema.md from the migrations (commit the result)"
 	@echo "make bench     benchmark workloads at scale SCALE (default 1), report in bench/out/"
+	@echo "make rehearse  pending migrations on a loaded copy under traffic (SCALE, SINCE=ID)"
 	@echo "make pgbouncer install Debian's pgbouncer for the pooler tests (root; make test does)"
 	@echo "make psql      psql on the database make migrate uses"
 	@echo "make db-stop   stop the embedded PostgreSQL"
@@ -91,12 +92,25 @@ pgbouncer:
 	  echo "pgbouncer is not installed: run 'sudo apt-get install pgbouncer'; the pooler tests are skipped"; \
 	fi
 
-test: lint pgbouncer postgres-major
+# schema rehearse: the migrations not yet landed (their manifest lines are not
+# committed) applied to a copy loaded at SCALE under the platform's traffic;
+# SINCE=ID rehearses landed ones from ID on too. Report in rehearse-out/.
+rehearse: $(BENCH_STAMP) postgres-major
+	$(BIN)/python -m runner rehearse --scale $(SCALE) $(if $(SINCE),--since $(SINCE))
+
+# The gate of make test: the same at a small scale with a budget to match
+# (a blocking build at 200k jobs takes well over 100 ms); nothing pending
+# costs nothing.
+rehearse-gate: $(STAMP) postgres-major
+	$(BIN)/python -m runner rehearse --scale 0.1 --budget-ms 100 --out rehearse-out/gate
+
+test: lint pgbouncer postgres-major rehearse-gate
 	$(BIN)/python -m pytest
 
-# The suite of make test once per major, MATRIX_JOBS=2 at a time (about 13
-# minutes here: 15, 16, 17, 18 each about 5.5 minutes, two at once); one line per major at the end, logs in .matrix/.
-test-matrix: lint pgbouncer postgres-majors
+# The suite of make test once per major, MATRIX_JOBS=2 at a time (about 11
+# minutes here: each major's suite about 5.5 to 6 minutes, two at once); one
+# line per major at the end, logs in .matrix/.
+test-matrix: lint pgbouncer postgres-majors rehearse-gate
 	$(BIN)/python -m tests.matrix
 
 psql: $(STAMP)

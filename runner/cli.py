@@ -60,6 +60,14 @@ def cmd_conventions(args) -> None:
     print("conventions: the schema follows every rule")
 
 
+def cmd_rehearse(args) -> None:
+    from runner import rehearse
+
+    options = rehearse.Options(scale=args.scale, to=args.to, since=args.since, rate=args.rate,
+                               budget_ms=args.budget_ms, out_dir=args.out)
+    rehearse.rehearse(settings(args), options, as_json=args.json)
+
+
 def cmd_lint(args) -> None:
     if lint.lint(args.folder) != 0:
         raise RunnerError("squawk found unsafe DDL in the migrations; see above", EXIT_FAILED)
@@ -165,7 +173,8 @@ def parser() -> argparse.ArgumentParser:
         description="Migrate the platform's PostgreSQL schema. Uses DATABASE_URL when set, "
         "else the embedded PostgreSQL (17 in .pgdata/, or SCHEMA_PG_MAJOR's). "
         "Exit codes: 0 ok, 1 failed, 2 usage, 3 server unreachable, 4 lock timeout, "
-        "5 verification failed, 6 refused by a guard, 7 convention violations.",
+        "5 verification failed, 6 refused by a guard, 7 convention violations, "
+        "8 rehearse: the traffic was blocked past the budget or failed.",
     )
     sub = p.add_subparsers(dest="command", required=True)
     common = [common_options()]
@@ -196,6 +205,22 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("verify", parents=common,
                    help="check applied files and the live schema against the migrations"
                    ).set_defaults(func=cmd_verify)
+
+    rh = sub.add_parser("rehearse", parents=common, help="apply the pending migrations to a "
+                        "loaded copy under the platform's traffic, and measure what each does")
+    rh.add_argument("--scale", type=seconds, default=0.02, metavar="S",
+                    help="the benchmark generator's scale of the copy's data (0.02)")
+    rh.add_argument("--to", metavar="ID", help="stop after this migration")
+    rh.add_argument("--since", metavar="ID",
+                    help="rehearse from this migration on, landed or not")
+    rh.add_argument("--rate", type=seconds, default=100.0, metavar="N",
+                    help="traffic queries a second, in all (100)")
+    rh.add_argument("--budget-ms", type=seconds, metavar="MS",
+                    help="longest a migration may block the traffic (the lock timeout)")
+    rh.add_argument("--json", action="store_true", help="the report as JSON on stdout")
+    rh.add_argument("--out", type=Path, default=config.REPO / "rehearse-out", metavar="DIR",
+                    help="where the report and plot go (rehearse-out/)")
+    rh.set_defaults(func=cmd_rehearse)
 
     sub.add_parser("conventions", help="check the live schema against the naming, type, "
                    "comment and index conventions").set_defaults(func=cmd_conventions)

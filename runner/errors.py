@@ -8,6 +8,7 @@ EXIT_LOCK = 4  # the migration lock, or a table lock a migration needs, was not 
 EXIT_VERIFY = 5  # verify found a changed or missing file, or schema drift
 EXIT_REFUSED = 6  # refused by a guard: environment mismatch, production, old server
 EXIT_CONVENTIONS = 7  # `conventions` found objects that break the schema conventions
+EXIT_REHEARSE = 8  # `rehearse`: a migration blocked the traffic past the budget, or broke it
 
 
 class RunnerError(Exception):

@@ -150,6 +150,20 @@ def committed_manifests(directory: Path) -> list[tuple[str, dict[str, str]]] | N
     return versions
 
 
+def landed(directory: Path, ref: str = "HEAD") -> dict[str, str]:
+    """The entries that have landed: those of the manifest as committed at ref
+    (HEAD: a line only in the working tree has not landed yet). Outside a git
+    checkout, or in a copy of the folder the repository does not track, the
+    manifest as it is."""
+    found = _git(directory, "rev-parse", "--show-toplevel")
+    if found.returncode != 0:
+        return read(directory)
+    top = Path(found.stdout.strip())
+    relative = manifest_path(directory).resolve().relative_to(top.resolve())
+    shown = _git(top, "show", f"{ref}:{relative}")
+    return parse(shown.stdout) if shown.returncode == 0 else read(directory)
+
+
 def history_problems(directory: Path) -> list[str] | None:
     """One line per committed manifest line that later changed or went away,
     and per file whose digest is not the one its line first had; None when

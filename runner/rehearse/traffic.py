@@ -1,0 +1,171 @@
+"""The platform's traffic for a rehearsal: the query catalog of bench/queries,
+weighted as the benchmark's mixed workload, sent at a fixed rate by several
+clients, each query as the role that sends it in production.
+
+Every query runs in a transaction of its own that is rolled back (sent with
+its role and acting user in one round trip): it takes
+the locks the real one takes (a claim its row locks, a progress report its
+row-exclusive lock), and the data stays as generated, so the rehearsal can
+run as long as it needs. A query's latency counts from when it was due, so a
+client held up behind a lock shows the whole wait.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+import psycopg
+
+from bench import catalog
+from bench.generate import bind
+from bench.run import MIX
+
+APPLICATION_NAME = "schema-rehearse-traffic"
+
+# Who sends each catalog query, and whether it acts for the user it names:
+# the API as cadcam_app (for the user in :user_id; the token refresh before
+# any user is known), the Celery workers as cadcam_worker, the operations
+# and billing views as cadcam_admin.
+SENDERS = {
+    "01_session_lookup": ("cadcam_app", None),
+    "02_active_license": ("cadcam_app", "user_id"),
+    "03_latest_models": ("cadcam_app", "user_id"),
+    "04_jobs_dashboard": ("cadcam_admin", None),
+    "05_claim_next_job": ("cadcam_worker", None),
+    "06_job_progress": ("cadcam_worker", None),
+    "07_models_by_params": ("cadcam_worker", None),
+    "08_jobs_by_machine": ("cadcam_admin", None),
+    "09_licenses_expiring": ("cadcam_admin", None),
+}
+
+# The table locks a statement takes: every table it names is read (ACCESS
+# SHARE); UPDATE's target is written (ROW EXCLUSIVE); FOR UPDATE locks rows
+# of what it reads (ROW SHARE).
+_NAMED = r"\b(?:FROM|JOIN|UPDATE)\s+({table})\b"
+
+
+def needed_locks(statement: str, tables: list[str]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for table in tables:
+        if not re.search(_NAMED.format(table=re.escape(table)), statement, re.IGNORECASE):
+            continue
+        modes = {"AccessShareLock"}
+        if re.search(rf"\bUPDATE\s+{re.escape(table)}\b", statement, re.IGNORECASE):
+            modes.add("RowExclusiveLock")
+        if re.search(r"\bFOR\s+UPDATE\b", statement, re.IGNORECASE):
+            modes.add("RowShareLock")
+        found[table] = modes
+    return found
+
+
+@dataclass(frozen=True, kw_only=True)
+class Op:
+    """One traffic query as sent: when it was due, started, ended (monotonic
+    seconds), on which backend, and the error, if any."""
+
+    query: str
+    due: float
+    started: float
+    ended: float
+    pid: int
+    error: str | None
+
+    @property
+    def latency_ms(self) -> float:
+        return (self.ended - self.due) * 1000
+
+
+@dataclass
+class Traffic:
+    """Clients sending the catalog at `rate` queries a second in all."""
+
+    url: str
+    variables: dict[str, int]
+    rate: float
+    clients: int = 4
+    seed: int = 1
+    ops: list[Op] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self):
+        self.queries = {q.name: q for q in catalog.load() if q.name in MIX}
+        names = sorted(self.queries)
+        self.names, self.weights = names, [MIX[n] for n in names]
+        self.as_roles, self.acting_sql = self._release()
+
+    def _release(self) -> tuple[bool, str]:
+        """How the release before the pending migrations sends its queries: as
+        the project's roles once they exist (before 0009 the application
+        connected as the owner), naming the acting user with set_acting_user()
+        once it exists (before 0024, SET LOCAL app.user_id)."""
+        with psycopg.connect(self.url) as conn:
+            roles = conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = ANY(%s)",
+                                 (sorted({r for r, _ in SENDERS.values()}),)).fetchone()[0]
+            function = conn.execute("SELECT to_regproc('set_acting_user')").fetchone()[0]
+        acting = ("SELECT set_acting_user(%d)" if function else
+                  "SELECT set_config('app.user_id', '%d', true)")
+        return roles == len({r for r, _ in SENDERS.values()}), acting
+
+    def start(self) -> None:
+        for number in range(self.clients):
+            conn = psycopg.connect(self.url, application_name=APPLICATION_NAME,
+                                   autocommit=True)
+            thread = threading.Thread(target=self._client, args=(conn, number), daemon=True)
+            self._threads.append(thread)
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> list[Op]:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=120)
+        return sorted(self.ops, key=lambda op: op.due)
+
+    def _client(self, conn: psycopg.Connection, number: int) -> None:
+        rng = random.Random(self.seed * 1000 + number)
+        interval = self.clients / self.rate
+        due = time.monotonic() + rng.random() * interval
+        pid = conn.info.backend_pid
+        try:
+            while not self._stop.is_set():
+                pause = due - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+                name = rng.choices(self.names, self.weights)[0]
+                started = time.monotonic()
+                error = self._send(conn, name, rng)
+                op = Op(query=name, due=due, started=started, ended=time.monotonic(),
+                        pid=pid, error=error)
+                with self._lock:
+                    self.ops.append(op)
+                due += interval
+        finally:
+            conn.close()
+
+    def _send(self, conn: psycopg.Connection, name: str, rng: random.Random) -> str | None:
+        """One round trip: the transaction, its role and acting user, the
+        query and the rollback in one simple-protocol string, so that the
+        query's locks are held no longer than the query runs."""
+        query = self.queries[name]
+        values = query.sample(self.variables, rng)
+        role, acting = SENDERS[name]
+        parts = ["BEGIN"]
+        if self.as_roles:
+            parts.append(f"SET LOCAL ROLE {role}")
+            if acting:
+                parts.append(self.acting_sql % int(values[acting]))
+        parts += [f"/* rehearse:{name} */ " + bind(query.statement.rstrip().rstrip(";"),
+                                                   values, conn), "ROLLBACK"]
+        try:
+            conn.execute("; ".join(parts))
+            return None
+        except psycopg.Error as exc:
+            if not conn.closed:
+                conn.execute("ROLLBACK")
+            return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
