@@ -104,6 +104,7 @@ class Finding:
     errors_during: tuple[str, ...]
     errors_after: tuple[str, ...]
     offences: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())
 
     @property
     def passed(self) -> bool:
@@ -124,6 +125,9 @@ class Report:
 
     def offences(self) -> list[str]:
         return [line for f in self.findings for line in f.offences]
+
+    def notes(self) -> list[str]:
+        return [line for f in self.findings for line in f.notes]
 
 
 # -- analysis -------------------------------------------------------------------------
@@ -252,19 +256,24 @@ def analyse(seen: Observed, *, scale: float, rate: float, budget_ms: float) -> R
 
 
 def _judge(finding: Finding, budget_ms: float) -> Finding:
-    """The offences: a traffic query blocked longer than the budget; a lock
-    that the traffic needs held longer than the budget (whether or not a query
-    happened to arrive meanwhile); a traffic query that failed."""
-    lines = []
+    """The offences: a traffic query blocked longer than the budget while the
+    migration held its lock; a lock that the traffic needs held longer than
+    the budget (whether or not a query happened to arrive meanwhile); a
+    traffic query that failed. A query that queued behind the migration's own
+    wait for its lock is a note: that wait is the slowest traffic query's in
+    flight, and the runner's lock_timeout is what bounds it."""
+    lines, notes = [], []
     statement = {i + 1: text for i, text in enumerate(finding.statements)}
-    block = finding.longest_block
-    if block and block.ms > budget_ms:
-        why = ("queued behind the migration's own wait for its lock" if block.queued
-               else "while the migration held its lock")
-        lines.append(f"{finding.migration}: statement {block.statement} "
-                     f"({statement.get(block.statement, '?')}) blocked {block.query} for "
-                     f"{block.ms:.0f} ms ({mode_name(block.mode)} on {block.table}, {why}; "
-                     f"budget {budget_ms:g} ms)")
+    for queued in (False, True):
+        block = next((b for b in finding.blocks if b.queued == queued), None)
+        if block and block.ms > budget_ms:
+            why = ("queued behind the migration's own wait for its lock; lock_timeout bounds "
+                   "that wait" if queued else "while the migration held its lock")
+            (notes if queued else lines).append(
+                f"{finding.migration}: statement {block.statement} "
+                f"({statement.get(block.statement, '?')}) blocked {block.query} for "
+                f"{block.ms:.0f} ms ({mode_name(block.mode)} on {block.table}, {why}; "
+                f"budget {budget_ms:g} ms)")
     for lock in finding.locks:
         if lock.conflicts_with and lock.held_ms > budget_ms:
             lines.append(f"{finding.migration}: statement {lock.statement} "
@@ -274,7 +283,7 @@ def _judge(finding: Finding, budget_ms: float) -> Finding:
     for when, errors in (("during", finding.errors_during), ("after", finding.errors_after)):
         for error in errors:
             lines.append(f"{finding.migration}: traffic failed {when} it: {error}")
-    return Finding(**{**_fields(finding), "offences": tuple(lines)})
+    return Finding(**{**_fields(finding), "offences": tuple(lines), "notes": tuple(notes)})
 
 
 def _fields(finding: Finding) -> dict:
@@ -307,7 +316,10 @@ def markdown(report: Report) -> str:
                      f"{errors or 'none'} | {'pass' if f.passed else 'FAIL'} |")
     offences = report.offences()
     if offences:
-        lines += ["", *[f"- {line}" for line in offences]]
+        lines += ["", "Offences:", "", *[f"- {line}" for line in offences]]
+    notes = report.notes()
+    if notes:
+        lines += ["", "Notes:", "", *[f"- {line}" for line in notes]]
     return "\n".join(lines) + "\n"
 
 
