@@ -88,6 +88,6 @@ def test_nothing_refers_outside_the_repository(path):
 
 def test_the_readme_front_page_fits_on_two_screens():
     lines = README.read_text().splitlines()
-    assert len(lines) <= 110
+    assert len(lines) <= 120
     headings = [line for line in lines if line.startswith("## ")]
     assert headings.index("## Adding a migration") <= 3  # before any reference material

@@ -13,6 +13,7 @@ EXCLUSIVE of a safe catalog-only change on a loaded machine.
 from __future__ import annotations
 
 import json
+import re
 
 import psycopg
 import pytest
@@ -183,19 +184,27 @@ def test_rehearsing_the_landed_migrations_passes(tmp_path):
 
 
 def test_the_command_fails_with_its_exit_code_naming_the_offence(tmp_path, empty_db):
-    """Through DATABASE_URL's server: a new database is made and dropped; the
-    offending statement is named on stderr."""
+    """Through DATABASE_URL's server: a new database is made and dropped, the
+    existing one is untouched; --json prints the report alone on stdout, and
+    the offending statement is named on stderr."""
     folder = probe_migrations(tmp_path, extra_migration(
         "LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE;\nSELECT pg_sleep(0.3);\n",
         rollback="SELECT 1;\n"))
     result = run_cli("rehearse", "--migrations", folder, "--scale", "0.01", "--budget-ms",
-                     "100", "--out", tmp_path / "out", timeout=600, DATABASE_URL=empty_db)
+                     "100", "--json", "--out", tmp_path / "out", timeout=600,
+                     DATABASE_URL=empty_db)
     assert result.returncode == EXIT_REHEARSE, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert not report["passed"] and [f["migration"] for f in report["findings"]] == ["9001_extra"]
     assert ("schema: rehearse: 9001_extra: statement 1 (LOCK TABLE jobs IN ACCESS EXCLUSIVE "
             "MODE;) held ACCESS EXCLUSIVE on jobs") in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith("schema: rehearse: ")
-    assert "offence(s) against the traffic; see above" in result.stderr
+    assert re.fullmatch(r"schema: rehearse: [12] offence\(s\) against the traffic; see above",
+                        result.stderr.strip().splitlines()[-1])
+    assert sorted(p.name for p in (tmp_path / "out").iterdir())[:2] == ["rehearse.json",
+                                                                       "rehearse.md"]
     with psycopg.connect(empty_db) as conn:
-        left = conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE "
-                            "'%rehearse%' AND datname <> 'rehearse_template'").fetchone()[0]
-    assert left == 0
+        databases = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+        tables = conn.execute("SELECT count(*) FROM pg_class WHERE relnamespace = "
+                              "'public'::regnamespace").fetchone()[0]
+    assert not [name for name in databases if "_rehearse_" in name]
+    assert tables == 0  # the database named by DATABASE_URL was never migrated
