@@ -62,7 +62,7 @@ def run_suite(major: int) -> Result:
     seconds = time.monotonic() - started
     state = "passed" if code == 0 else "failed"
     return Result(major=major, state=state, seconds=seconds,
-                  detail=f"{summary(log)}, log in {log.relative_to(config.REPO)}")
+                  detail=f"{summary(log)}, log in {os.path.relpath(log, config.REPO)}")
 
 
 def main(argv: list[str]) -> int:
@@ -71,7 +71,7 @@ def main(argv: list[str]) -> int:
     LOGS.mkdir(exist_ok=True)
     started = time.monotonic()
     print(f"test-matrix: PostgreSQL {', '.join(map(str, wanted))}, {jobs} at a time; "
-          f"logs in {LOGS.relative_to(config.REPO)}/", flush=True)
+          f"logs in {os.path.relpath(LOGS, config.REPO)}/", flush=True)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         results = []
         for result in pool.map(run_suite, wanted):

@@ -95,3 +95,22 @@ def test_0027_names_the_rule_a_row_kept_from_before_breaks(empty_db):
         applied = [r[0] for r in conn.execute("SELECT migration_id FROM _yoyo_migration")]
     assert "0026_portable_trim_rules" in applied
     assert "0027_portable_trim_rules_validate" not in applied
+
+
+def test_the_matrix_reports_a_major_it_cannot_run_as_skipped_never_passed(monkeypatch, capsys,
+                                                                          tmp_path):
+    """make test-matrix with a major not installed: one SKIPPED line saying how
+    to install it; as root (CI, where make installs every major) the run fails."""
+    from tests import matrix
+
+    missing = majors.Install(major=15, source="Debian's postgresql-15 package", bin_dir=None,
+                             hint="run `sudo apt-get install postgresql-15`")
+    monkeypatch.setattr(majors, "install", lambda major: missing)
+    monkeypatch.setattr(matrix, "LOGS", tmp_path / "logs")
+    for root, code in ((True, 1), (False, 0)):
+        monkeypatch.setattr(matrix.os, "geteuid", lambda root=root: 0 if root else 1000)
+        assert matrix.main(["15"]) == code
+        out = capsys.readouterr().out.splitlines()
+        assert ("PostgreSQL 15: SKIPPED, Debian's postgresql-15 package is not installed: "
+                "run `sudo apt-get install postgresql-15`") in out
+        assert not any("PASSED" in line for line in out)

@@ -208,3 +208,15 @@ def test_the_command_fails_with_its_exit_code_naming_the_offence(tmp_path, empty
                               "'public'::regnamespace").fetchone()[0]
     assert not [name for name in databases if "_rehearse_" in name]
     assert tables == 0  # the database named by DATABASE_URL was never migrated
+
+
+def test_with_nothing_pending_it_says_so_and_makes_nothing(empty_db):
+    """The gate of make test on a clean checkout: every migration has landed."""
+    result = run_cli("rehearse", DATABASE_URL=empty_db)
+    assert result.returncode == EXIT_OK, result.stderr
+    assert result.stdout.startswith("nothing to rehearse: every migration has landed")
+    as_json = run_cli("rehearse", "--json", DATABASE_URL=empty_db)
+    assert json.loads(as_json.stdout)["findings"] == [] and as_json.returncode == EXIT_OK
+    with psycopg.connect(empty_db) as conn:
+        names = [r[0] for r in conn.execute("SELECT datname FROM pg_database")]
+    assert not [name for name in names if "_rehearse_" in name]

@@ -17,6 +17,7 @@ platform's traffic, and measure what each one does to that traffic.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import time
@@ -181,8 +182,9 @@ def rehearse(settings: Settings, options: Options, as_json: bool = False,
     naming each offence."""
     say = (lambda _: None) if as_json else out
     if not split(settings, options.since)[1]:
-        say("nothing to rehearse: every migration has landed (--since ID rehearses landed "
-            "ones too)")
+        note = "nothing to rehearse: every migration has landed (--since ID rehearses landed " \
+               "ones too)"
+        out(json.dumps({"passed": True, "findings": [], "note": note}) if as_json else note)
         return None
     with shadow_database() as url:
         pending, variables = prepare(url, settings, options, say)
