@@ -107,9 +107,9 @@ test: lint pgbouncer postgres-major
 	$(REHEARSE_GATE)
 	$(BIN)/python -m pytest
 
-# The suite of make test once per major, MATRIX_JOBS=2 at a time (about 11
-# minutes here: each major's suite about 5.5 to 6 minutes, two at once); one
-# line per major at the end, logs in .matrix/.
+# The suite of make test once per major, MATRIX_JOBS=2 at a time (about 16
+# minutes here: each major's suite about 8 minutes, two at once); one line
+# per major at the end, logs in .matrix/.
 test-matrix: lint pgbouncer postgres-majors
 	$(REHEARSE_GATE)
 	$(BIN)/python -m tests.matrix
