@@ -64,7 +64,8 @@ def cmd_rehearse(args) -> None:
     from runner import rehearse
 
     options = rehearse.Options(scale=args.scale, to=args.to, since=args.since, rate=args.rate,
-                               budget_ms=args.budget_ms, out_dir=args.out)
+                               budget_ms=args.budget_ms, queued_budget_ms=args.queued_budget_ms,
+                               out_dir=args.out)
     rehearse.rehearse(settings(args), options, as_json=args.json)
 
 
@@ -217,6 +218,9 @@ def parser() -> argparse.ArgumentParser:
                     help="traffic queries a second, in all (100)")
     rh.add_argument("--budget-ms", type=seconds, metavar="MS",
                     help="longest a migration may block the traffic (the lock timeout)")
+    rh.add_argument("--queued-budget-ms", type=seconds, metavar="MS",
+                    help="also fail when traffic queued this long behind a migration's own "
+                    "wait for its lock (default: reported as a note)")
     rh.add_argument("--json", action="store_true", help="the report as JSON on stdout")
     rh.add_argument("--out", type=Path, default=config.REPO / "rehearse-out", metavar="DIR",
                     help="where the report and plot go (rehearse-out/)")

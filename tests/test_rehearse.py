@@ -12,8 +12,10 @@ EXCLUSIVE of a safe catalog-only change on a loaded machine.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import threading
 
 import psycopg
 import pytest
@@ -67,7 +69,7 @@ def probe_migrations(tmp_path, *files: dict[str, str]):
     return folder
 
 
-def rehearsed(shadow, tmp_path, *bodies: str, transactional=(True, True)):
+def rehearsed(shadow, tmp_path, *bodies: str, transactional=(True, True), options=OPTIONS):
     """Rehearse one probe migration (or two in a row) on a clone of the shadow."""
     url, variables = shadow
     files, depends = [], None
@@ -78,7 +80,7 @@ def rehearsed(shadow, tmp_path, *bodies: str, transactional=(True, True)):
                                      transactional=transactional[number - 1], **extra))
         depends = name
     settings = Settings.from_env(migrations_dir=probe_migrations(tmp_path, *files))
-    report, _ = rehearse.rehearse_on(url, settings, OPTIONS, variables, out=lambda _: None)
+    report, _ = rehearse.rehearse_on(url, settings, options, variables, out=lambda _: None)
     return {f.migration: f for f in report.findings}
 
 
@@ -220,3 +222,30 @@ def test_with_nothing_pending_it_says_so_and_makes_nothing(empty_db):
     with psycopg.connect(empty_db) as conn:
         names = [r[0] for r in conn.execute("SELECT datname FROM pg_database")]
     assert not [name for name in names if "_rehearse_" in name]
+
+
+@pytest.mark.parametrize("queued_budget_ms", [None, 200.0], ids=["note", "offence"])
+def test_traffic_queued_behind_a_waiting_migration_is_a_note_or_with_its_budget_an_offence(
+        shadow, tmp_path, queued_budget_ms):
+    """A long reader holds jobs when a catalog-only ALTER arrives: the ALTER
+    waits for it, and the traffic queues behind the ALTER's request. That is
+    reported as queued; it fails the rehearsal only with --queued-budget-ms."""
+    url, _ = shadow
+    reader = psycopg.connect(url)
+    reader.execute("LOCK TABLE jobs IN ACCESS SHARE MODE")  # stays open: a long report
+    release = threading.Timer(OPTIONS.baseline_s + 1.0, reader.rollback)
+    release.start()
+    try:
+        options = dataclasses.replace(OPTIONS, queued_budget_ms=queued_budget_ms)
+        finding = rehearsed(shadow, tmp_path, "ALTER TABLE jobs ADD COLUMN probe_note text;\n",
+                            options=options)["9001_probe"]
+    finally:
+        release.join()
+        reader.close()
+    queued = [b for b in finding.blocks if b.queued]
+    assert queued and max(b.ms for b in queued) > 200, finding.blocks
+    lines = finding.offences if queued_budget_ms else finding.notes
+    assert any("queued behind the migration's own wait for its lock" in line and "budget" in line
+               for line in lines), (finding.offences, finding.notes)
+    if queued_budget_ms is None:
+        assert not any("queued behind" in line for line in finding.offences)

@@ -47,6 +47,7 @@ class Options:
     rate: float = 100.0
     clients: int = 4
     budget_ms: float | None = None  # default: the runner's lock_timeout
+    queued_budget_ms: float | None = None  # None: a queued wait is a note, not an offence
     baseline_s: float = 3.0
     after_s: float = 2.0
     interval_s: float = 0.01
@@ -148,7 +149,7 @@ def rehearse_on(url: str, settings: Settings, options: Options, variables: dict,
                               samples=samples, ops=ops, runner_pids=journal.runner_pids,
                               interval=options.interval_s, needs=needs)
     return reporting.analyse(seen, scale=options.scale, rate=options.rate,
-                             budget_ms=budget), seen
+                             budget_ms=budget, queued_budget_ms=options.queued_budget_ms), seen
 
 
 def _check_baseline(traffic: Traffic) -> None:

@@ -228,7 +228,8 @@ class Observed:
     needs: dict[str, dict[str, set[str]]]  # query -> table -> lock modes it takes
 
 
-def analyse(seen: Observed, *, scale: float, rate: float, budget_ms: float) -> Report:
+def analyse(seen: Observed, *, scale: float, rate: float, budget_ms: float,
+            queued_budget_ms: float | None = None) -> Report:
     base_ops = [op for op in seen.ops if seen.baseline[0] <= op.due < seen.baseline[1]]
     findings = []
     order = sorted(seen.migrations.items(), key=lambda item: item[1][0])
@@ -249,31 +250,34 @@ def analyse(seen: Observed, *, scale: float, rate: float, budget_ms: float) -> R
             blocks=tuple(blocks[:20]),
             errors_during=_errors([op for op in during if op.error]),
             errors_after=_errors(after))
-        findings.append(_judge(finding, budget_ms))
+        findings.append(_judge(finding, budget_ms, queued_budget_ms))
     return Report(scale=scale, rate=rate, budget_ms=budget_ms,
                   baseline=Stats.of(base_ops, seen.baseline[1] - seen.baseline[0]),
                   findings=tuple(findings))
 
 
-def _judge(finding: Finding, budget_ms: float) -> Finding:
+def _judge(finding: Finding, budget_ms: float, queued_budget_ms: float | None) -> Finding:
     """The offences: a traffic query blocked longer than the budget while the
     migration held its lock; a lock that the traffic needs held longer than
     the budget (whether or not a query happened to arrive meanwhile); a
     traffic query that failed. A query that queued behind the migration's own
     wait for its lock is a note: that wait is the slowest traffic query's in
-    flight, and the runner's lock_timeout is what bounds it."""
+    flight, and the runner's lock_timeout is what bounds it; with
+    queued_budget_ms it is an offence past that."""
     lines, notes = [], []
     statement = {i + 1: text for i, text in enumerate(finding.statements)}
     for queued in (False, True):
         block = next((b for b in finding.blocks if b.queued == queued), None)
-        if block and block.ms > budget_ms:
+        limit = budget_ms if not queued or queued_budget_ms is None else queued_budget_ms
+        if block and block.ms > limit:
             why = ("queued behind the migration's own wait for its lock; lock_timeout bounds "
                    "that wait" if queued else "while the migration held its lock")
-            (notes if queued else lines).append(
+            strict = not queued or queued_budget_ms is not None
+            (lines if strict else notes).append(
                 f"{finding.migration}: statement {block.statement} "
                 f"({statement.get(block.statement, '?')}) blocked {block.query} for "
                 f"{block.ms:.0f} ms ({mode_name(block.mode)} on {block.table}, {why}; "
-                f"budget {budget_ms:g} ms)")
+                f"budget {limit:g} ms)")
     for lock in finding.locks:
         if lock.conflicts_with and lock.held_ms > budget_ms:
             lines.append(f"{finding.migration}: statement {lock.statement} "
