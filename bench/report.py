@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from bench import cluster
+from bench import cluster, overhead
 from bench.run import BREAKDOWN_CLIENTS, LARGE_TABLES, MIX, Results
 from runner import majors
 
 CLAIM_RATIO = 0.8
 HOT_SHARE = 0.95
+# The runner's whole-process time over plain yoyo's (bench/overhead.py).
+RUNNER_OVERHEAD = {"migrate": 1.1, "noop": 1.5}
 GROWTH = 1.3
 
 
@@ -50,6 +52,12 @@ def targets(results: Results) -> list[Target]:
         ratio = getattr(full, attr) / getattr(small, attr)
         found.append(Target(name, f"{ratio:.2f}x from 10% to 100%", f"<= {GROWTH}x",
                             ratio <= GROWTH))
+    for kind, limit in RUNNER_OVERHEAD.items():
+        t = results.overhead.get(kind)
+        if t:
+            found.append(Target(f"runner_{kind}_vs_yoyo",
+                                f"{t.ratio:.2f}x ({t.runner_s:.3f} s / {t.yoyo_s:.3f} s)",
+                                f"<= {limit}x", t.ratio <= limit))
     return found
 
 
@@ -172,6 +180,14 @@ def markdown(results: Results, found: list[Target], pictures: list[str]) -> str:
                          f"{b['ratio']:.2f}", f"{per_claim:.0f}", saved])
             before = per_claim
         lines += table(["jobs", "claims", "bare table", "ratio", "µs per claim", "µs saved"], rows)
+    if r.overhead:
+        lines += ["", "### The runner against plain yoyo (whole processes)", "",
+                  f"Median of {overhead.RUNS} alternated runs each, as a deploy runs them: every"
+                  " migration on a new empty database, then the same command again (nothing to"
+                  " apply).", ""]
+        lines += table(["run", "schema migrate", "yoyo apply", "ratio"],
+                       [[kind, f"{t.runner_s:.3f} s", f"{t.yoyo_s:.3f} s", f"{t.ratio:.2f}"]
+                        for kind, t in r.overhead.items()])
     lines += ["", "### Mixed workload, per query", ""]
     lines += table(["query", "weight", "transactions", "per second", "latency ms"],
                    [[name, MIX[name], s.transactions, f"{s.tps:.0f}", f"{s.latency_ms:.3f}"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import catalog, cluster, pgbench
+from bench import catalog, cluster, overhead, pgbench
 from bench.generate import Generator, Plan, bind
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -77,6 +77,7 @@ class Results:
     growth: list[Growth] = field(default_factory=list)
     growth_skipped: str = ""
     breakdown: list[dict] = field(default_factory=list)  # step, real, bare, ratio
+    overhead: dict = field(default_factory=dict)  # "migrate"/"noop" -> overhead.Timing
     server_version: str = ""
     pgbench_version: str = ""
     elapsed: float = 0.0
@@ -286,6 +287,11 @@ def execute(scale: float, out: Path, seconds: float, repeats: int, budget_s: flo
         results.pgbench_version = subprocess.run(
             [server.client("pgbench", "the benchmark"), "--version"],
             capture_output=True, text=True).stdout.strip()
+        results.overhead = timed(say, "the runner against plain yoyo",
+                                 lambda: overhead.measure(server.url("postgres")))
+        for kind, t in results.overhead.items():
+            say(f"  {kind}: schema migrate {t.runner_s:.3f} s, yoyo apply {t.yoyo_s:.3f} s,"
+                f" ratio {t.ratio:.2f}")
         generator = Generator(url, plan, progress)
         b = Bench(server, url, generator, out, seconds, repeats, say)
 

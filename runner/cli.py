@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 import psycopg
+from yoyo.exceptions import BadMigration
 
 from runner import catalog, commands, config, conventions, docs, lint, majors, manifest, server
 from runner.connection import connect, first_line
 from runner.errors import EXIT_CONVENTIONS, EXIT_FAILED, EXIT_OK, EXIT_SERVER, RunnerError
+from runner.migration_files import bad_migration
 from runner.settings import Settings, parse_number
 
 
@@ -262,6 +264,10 @@ def main(argv: list[str] | None = None) -> int:
     args.psql_args = extra
     try:
         args.func(args)
+    except BadMigration as exc:
+        error = bad_migration(exc)
+        print(f"schema: {error}", file=sys.stderr)
+        return error.exit_code
     except RunnerError as exc:
         print(f"schema: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -163,6 +163,7 @@ def plan(url: str, settings: Settings | None = None, to: str | None = None,
     chosen = []
     for migration in up_to([m for m in migrations if m.id not in applied], to):
         chosen.append(migration.id)
+        migration.load()
         mode = "one transaction" if migration.use_transactions else "no transaction"
         out(f"-- {migration.id} ({Path(migration.path).name}, {mode})")
         for statement in statements_of(Path(migration.path)):

@@ -272,6 +272,7 @@ def _lost_connection(run: Run, exc: BaseException) -> RunnerError:
 def run_one(db, migration, settings: Settings, direction: str, out=print,
             observer: Observer | None = None) -> None:
     """Apply or roll back one migration, with its record, and report its time."""
+    migration.load()  # its directives (transactional or not); read once, when first run
     path = Path(migration.path)
     source = path if direction == "apply" else history.rollback_path(path)
     if not source.exists():

@@ -20,12 +20,14 @@ def load_migrations(settings: Settings):
     for migration in migrations:
         if not migration.path.endswith(".sql"):
             raise RunnerError(f"{migration.path}: the runner runs SQL migrations only", EXIT_USAGE)
-        try:
-            migration.load()
-        except BadMigration as exc:  # e.g. a `depends:` naming a file that is not there
-            raise RunnerError(f"{exc}: check its `-- depends:` line against the folder",
-                              EXIT_USAGE) from None
+    # Not loaded here: yoyo reads (and splits) a file when it is first needed,
+    # its `depends` or its steps, so a no-op migrate reads none of them.
     return migrations
+
+
+def bad_migration(exc: BadMigration) -> RunnerError:
+    """yoyo could not read a migration (e.g. a `depends:` naming no file)."""
+    return RunnerError(f"{exc}: check its `-- depends:` line against the folder", EXIT_USAGE)
 
 
 def statements_of(path: Path) -> list[str]:

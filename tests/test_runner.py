@@ -115,10 +115,12 @@ def test_conventions_command_passes_on_the_schema_and_names_a_violation(empty_db
 
 
 def test_a_depends_line_naming_no_file_is_one_line_and_exit_2(empty_db, tmp_path):
-    """yoyo raises BadMigration; the runner says which file, in one line."""
+    """yoyo raises BadMigration when it reads the file, to apply it; the runner
+    says which file, in one line, and applies nothing."""
     folder = migrations_copy(tmp_path, extra_migration("SELECT 1;\n", depends="9000_not_there"))
-    result = run_cli("status", "--migrations", folder, DATABASE_URL=empty_db)
+    result = run_cli("migrate", "--migrations", folder, DATABASE_URL=empty_db)
     assert result.returncode == EXIT_USAGE
     assert result.stderr.strip() == (
         f"schema: Could not resolve dependencies in {folder / '9001_extra.sql'}: "
         "check its `-- depends:` line against the folder")
+    assert "users" not in run_cli("psql", "-Atc", r"\dt", DATABASE_URL=empty_db).stdout
