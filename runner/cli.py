@@ -65,9 +65,11 @@ def cmd_conventions(args) -> None:
 def cmd_rehearse(args) -> None:
     from runner import rehearse
 
-    options = rehearse.Options(scale=args.scale, to=args.to, since=args.since, rate=args.rate,
-                               budget_ms=args.budget_ms, queued_budget_ms=args.queued_budget_ms,
-                               out_dir=args.out)
+    given = {"scale": args.scale, "to": args.to, "since": args.since, "rate": args.rate,
+             "budget_ms": args.budget_ms, "queued_budget_ms": args.queued_budget_ms,
+             "out_dir": args.out}
+    options = rehearse.Options(**{name: value for name, value in given.items()
+                                  if value is not None})  # unset: Options' defaults
     rehearse.rehearse(settings(args), options, as_json=args.json)
 
 
@@ -211,12 +213,12 @@ def parser() -> argparse.ArgumentParser:
 
     rh = sub.add_parser("rehearse", parents=common, help="apply the pending migrations to a "
                         "loaded copy under the platform's traffic, and measure what each does")
-    rh.add_argument("--scale", type=seconds, default=0.02, metavar="S",
+    rh.add_argument("--scale", type=seconds, metavar="S",
                     help="the benchmark generator's scale of the copy's data (0.02)")
     rh.add_argument("--to", metavar="ID", help="stop after this migration")
     rh.add_argument("--since", metavar="ID",
                     help="rehearse from this migration on, landed or not")
-    rh.add_argument("--rate", type=seconds, default=100.0, metavar="N",
+    rh.add_argument("--rate", type=seconds, metavar="N",
                     help="traffic queries a second, in all (100)")
     rh.add_argument("--budget-ms", type=seconds, metavar="MS",
                     help="longest a migration may block the traffic (the lock timeout)")
@@ -224,7 +226,7 @@ def parser() -> argparse.ArgumentParser:
                     help="also fail when traffic queued this long behind a migration's own "
                     "wait for its lock (default: reported as a note)")
     rh.add_argument("--json", action="store_true", help="the report as JSON on stdout")
-    rh.add_argument("--out", type=Path, default=config.REPO / "rehearse-out", metavar="DIR",
+    rh.add_argument("--out", type=Path, metavar="DIR",
                     help="where the report and plot go (rehearse-out/)")
     rh.set_defaults(func=cmd_rehearse)
 

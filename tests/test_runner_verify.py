@@ -17,6 +17,7 @@ import pytest
 from runner import cli, commands, config, dump, majors
 from runner.errors import EXIT_FAILED, EXIT_USAGE, EXIT_VERIFY, RunnerError
 from runner.settings import Settings
+from tests import differences
 from tests.cli import MIGRATION_IDS, applied_ids, migrations_copy, quiet, run_cli
 
 LAST = MIGRATION_IDS[-1]
@@ -354,7 +355,7 @@ def fake_pg_dump(folder: Path, major: int, dump_error: str | None = None) -> Pat
 
 def server_major(url: str) -> int:
     with psycopg.connect(url) as conn:
-        return conn.info.server_version // 10000
+        return differences.major(conn)
 
 
 def test_a_failing_pg_dump_is_one_line_and_exit_1(migrated, tmp_path, monkeypatch, capsys):

@@ -109,15 +109,21 @@ def load_data(url: str, scale: float, out) -> dict[str, int]:
             "running": plan.running}
 
 
+def build(url: str, settings: Settings, base: str | None, pending: list[str], scale: float,
+          out=print) -> dict:
+    """Build the shadow in an empty database, up to base; the traffic's variables."""
+    if base:
+        commands.migrate(url, settings, to=base, out=lambda _: None)
+    out(f"shadow built up to {base or 'nothing'}; {len(pending)} migration(s) to rehearse")
+    return load_data(url, scale, out)
+
+
 def prepare(url: str, settings: Settings, options: Options, out=print) -> tuple[list[str],
                                                                                  dict]:
     """Build the shadow in an empty database; returns the migrations to
     rehearse and the traffic's variables."""
     base, pending = split(settings, options.since)
-    if base:
-        commands.migrate(url, settings, to=base, out=lambda _: None)
-    out(f"shadow built up to {base or 'nothing'}; {len(pending)} migration(s) to rehearse")
-    return pending, load_data(url, options.scale, out)
+    return pending, build(url, settings, base, pending, options.scale, out)
 
 
 def rehearse_on(url: str, settings: Settings, options: Options, variables: dict,
@@ -126,8 +132,8 @@ def rehearse_on(url: str, settings: Settings, options: Options, variables: dict,
     and analyse what happened. url is a prepared shadow database."""
     budget = options.budget_ms if options.budget_ms is not None else settings.lock_timeout * 1000
     traffic = Traffic(url, variables, options.rate, clients=options.clients)
-    needs = {name: needed_locks(q.statement, _tables(url))
-             for name, q in traffic.queries.items()}
+    tables = _tables(url)
+    needs = {name: needed_locks(q.statement, tables) for name, q in traffic.queries.items()}
     sampler = Sampler(url, interval=options.interval_s)
     journal = Journal()
     traffic.start()
@@ -136,7 +142,10 @@ def rehearse_on(url: str, settings: Settings, options: Options, variables: dict,
     try:
         time.sleep(options.baseline_s)
         baseline = (baseline_start, time.monotonic())
-        _check_baseline(traffic)
+        failed = traffic.failures()
+        if failed:
+            raise RunnerError(f"the traffic fails before any migration runs: {failed[0].query}: "
+                              f"{failed[0].error}", EXIT_FAILED)
         try:
             commands.migrate(url, settings, to=options.to, out=out, observer=journal)
         finally:
@@ -150,14 +159,6 @@ def rehearse_on(url: str, settings: Settings, options: Options, variables: dict,
                               interval=options.interval_s, needs=needs)
     return reporting.analyse(seen, scale=options.scale, rate=options.rate,
                              budget_ms=budget, queued_budget_ms=options.queued_budget_ms), seen
-
-
-def _check_baseline(traffic: Traffic) -> None:
-    with traffic._lock:
-        failed = [op for op in traffic.ops if op.error]
-    if failed:
-        raise RunnerError(f"the traffic fails before any migration runs: {failed[0].query}: "
-                          f"{failed[0].error}", EXIT_FAILED)
 
 
 def _tables(url: str) -> list[str]:
@@ -182,13 +183,14 @@ def rehearse(settings: Settings, options: Options, as_json: bool = False,
     """The command: shadow, traffic, migrations, report; raises EXIT_REHEARSE
     naming each offence."""
     say = (lambda _: None) if as_json else out
-    if not split(settings, options.since)[1]:
+    base, pending = split(settings, options.since)
+    if not pending:
         note = "nothing to rehearse: every migration has landed (--since ID rehearses landed " \
                "ones too)"
         out(json.dumps({"passed": True, "findings": [], "note": note}) if as_json else note)
         return None
     with shadow_database() as url:
-        pending, variables = prepare(url, settings, options, say)
+        variables = build(url, settings, base, pending, options.scale, say)
         result, seen = rehearse_on(url, settings, options, variables, say)
     paths = write(result, seen, options.out_dir)
     out(reporting.as_json(result) if as_json else reporting.markdown(result))

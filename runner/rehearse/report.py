@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import statistics
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from runner.rehearse.traffic import Op
@@ -99,7 +100,6 @@ class Finding:
     statements: tuple[str, ...]  # first line of each
     locks: tuple[Lock, ...]
     traffic: Stats
-    longest_block: Block | None
     blocks: tuple[Block, ...]  # the longest 20, longest first
     errors_during: tuple[str, ...]
     errors_after: tuple[str, ...]
@@ -109,6 +109,10 @@ class Finding:
     @property
     def passed(self) -> bool:
         return not self.offences
+
+    @property
+    def longest_block(self) -> Block | None:
+        return self.blocks[0] if self.blocks else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -207,9 +211,7 @@ def _blocks(window: tuple[float, float], statements: list[Statement], samples: l
 
 
 def _errors(ops: list[Op]) -> tuple[str, ...]:
-    counts: dict[str, int] = {}
-    for op in ops:
-        counts[f"{op.query}: {op.error}"] = counts.get(f"{op.query}: {op.error}", 0) + 1
+    counts = Counter(f"{op.query}: {op.error}" for op in ops)
     return tuple(f"{line} (x{n})" for line, n in counts.items())
 
 
@@ -242,12 +244,10 @@ def analyse(seen: Observed, *, scale: float, rate: float, budget_ms: float,
                        seen.needs)
         blocks = _blocks(window, statements, seen.samples, seen.ops, seen.runner_pids)
         blocks.sort(key=lambda b: -b.ms)
-        longest = blocks[0] if blocks else None
         finding = Finding(
             migration=migration, wall_ms=round((window[1] - window[0]) * 1000, 1),
             statements=tuple(_first_line(s.text) for s in statements), locks=tuple(locks),
-            traffic=Stats.of(during, window[1] - window[0]), longest_block=longest,
-            blocks=tuple(blocks[:20]),
+            traffic=Stats.of(during, window[1] - window[0]), blocks=tuple(blocks[:20]),
             errors_during=_errors([op for op in during if op.error]),
             errors_after=_errors(after))
         findings.append(_judge(finding, budget_ms, queued_budget_ms))
@@ -287,11 +287,7 @@ def _judge(finding: Finding, budget_ms: float, queued_budget_ms: float | None) -
     for when, errors in (("during", finding.errors_during), ("after", finding.errors_after)):
         for error in errors:
             lines.append(f"{finding.migration}: traffic failed {when} it: {error}")
-    return Finding(**{**_fields(finding), "offences": tuple(lines), "notes": tuple(notes)})
-
-
-def _fields(finding: Finding) -> dict:
-    return {name: getattr(finding, name) for name in finding.__dataclass_fields__}
+    return replace(finding, offences=tuple(lines), notes=tuple(notes))
 
 
 # -- output ---------------------------------------------------------------------------
@@ -332,6 +328,7 @@ def as_json(report: Report) -> str:
     data["passed"] = report.passed
     for finding, raw in zip(report.findings, data["findings"], strict=True):
         raw["passed"] = finding.passed
+        raw["longest_block"] = raw["blocks"][0] if raw["blocks"] else None
     return json.dumps(data, indent=2) + "\n"
 
 

@@ -42,6 +42,8 @@ SENDERS = {
     "09_licenses_expiring": ("cadcam_admin", None),
 }
 
+ROLES = frozenset(role for role, _ in SENDERS.values())
+
 # The table locks a statement takes: every table it names is read (ACCESS
 # SHARE); UPDATE's target is written (ROW EXCLUSIVE); FOR UPDATE locks rows
 # of what it reads (ROW SHARE).
@@ -106,11 +108,11 @@ class Traffic:
         once it exists (before 0024, SET LOCAL app.user_id)."""
         with psycopg.connect(self.url) as conn:
             roles = conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = ANY(%s)",
-                                 (sorted({r for r, _ in SENDERS.values()}),)).fetchone()[0]
+                                 (sorted(ROLES),)).fetchone()[0]
             function = conn.execute("SELECT to_regproc('set_acting_user')").fetchone()[0]
         acting = ("SELECT set_acting_user(%d)" if function else
                   "SELECT set_config('app.user_id', '%d', true)")
-        return roles == len({r for r, _ in SENDERS.values()}), acting
+        return roles == len(ROLES), acting
 
     def start(self) -> None:
         for number in range(self.clients):
@@ -120,6 +122,11 @@ class Traffic:
             self._threads.append(thread)
         for thread in self._threads:
             thread.start()
+
+    def failures(self) -> list[Op]:
+        """The queries that have failed so far."""
+        with self._lock:
+            return [op for op in self.ops if op.error]
 
     def stop(self) -> list[Op]:
         self._stop.set()
