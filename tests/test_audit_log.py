@@ -18,9 +18,12 @@ import os
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -36,6 +39,8 @@ from tests.audit import (
 )
 from tests.roles import acting, as_session_user, denied, scalar, set_acting_user, temporary_role
 from tests.rows import CORE_TABLES
+
+BENCH_QUERIES = Path(__file__).resolve().parents[1] / "bench" / "queries"
 
 SECRET_COLUMNS = {"users": {"password_hash"},
                   "sessions": {"refresh_token_hash", "access_token_jti"}}
@@ -512,25 +517,64 @@ def test_quiet_change_then_status_change_records_only_the_status_update(db):
     assert "progress" not in entry["new_values"]
 
 
-# The UPDATE triggers of sessions and jobs skip quiet-only updates with a WHEN
-# clause that lists the other columns. A column added later and left out of
-# it would go unaudited when it alone changes: the list must be the table's
-# columns but the quiet ones, on both sides.
+# The UPDATE triggers of sessions and jobs skip quiet-only updates: sessions'
+# with a WHEN clause that lists the other columns, jobs' with UPDATE OF the
+# other columns. A column added later and left out would go unaudited when
+# it alone changes: each list must be the table's columns but the quiet ones.
 QUIET = {"sessions": {"last_used_at"}, "jobs": {"updated_at", "progress", "metrics"}}
+JOBS_FUNCTION_BLOCK = re.compile(
+    r"IF NEW\.(\w+) IS DISTINCT FROM OLD\.(\w+) THEN(.*?)END IF;", re.S)
 
 
-@pytest.mark.parametrize("table", list(QUIET))
-def test_update_trigger_when_clause_compares_every_column_but_the_quiet_ones(db, table):
-    definition = scalar(db, "SELECT pg_get_triggerdef(oid) FROM pg_trigger"
-                            " WHERE tgname = %s", (f"trg_{table}_audit_update",))
-    when = definition[definition.index(" WHEN "):definition.index(" EXECUTE FUNCTION ")]
-    columns = {c for (c,) in db.execute(
+def table_columns(db, table: str) -> set[str]:
+    return {c for (c,) in db.execute(
         "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
         " AND NOT attisdropped", (table,))}
-    expected = columns - QUIET[table]
+
+
+def test_sessions_update_trigger_when_clause_compares_every_column_but_the_quiet_ones(db):
+    definition = scalar(db, "SELECT pg_get_triggerdef(oid) FROM pg_trigger"
+                            " WHERE tgname = 'trg_sessions_audit_update'")
+    when = definition[definition.index(" WHEN "):definition.index(" EXECUTE FUNCTION ")]
+    expected = table_columns(db, "sessions") - QUIET["sessions"]
     assert set(re.findall(r"\bold\.(\w+)", when)) == expected
     assert set(re.findall(r"\bnew\.(\w+)", when)) == expected
     assert "IS DISTINCT FROM" in when
+
+
+def test_jobs_update_trigger_fires_for_every_column_but_the_quiet_ones(db):
+    qual, fired_by = db.execute(
+        "SELECT t.tgqual, array(SELECT a.attname::text FROM unnest(t.tgattr) AS k(attnum)"
+        "  JOIN pg_attribute a ON a.attrelid = t.tgrelid AND a.attnum = k.attnum)"
+        " FROM pg_trigger t WHERE t.tgname = 'trg_jobs_audit_update'").fetchone()
+    assert qual is None  # no WHEN clause to build in every UPDATE statement
+    assert set(fired_by) == table_columns(db, "jobs") - QUIET["jobs"]
+
+
+def test_audit_jobs_update_compares_every_column_of_jobs(db):
+    """One block per column: compared by its type, both sides recorded, and
+    loud (an entry is due) unless the column is quiet."""
+    source = scalar(db, "SELECT prosrc FROM pg_proc"
+                        " WHERE oid = 'public.audit_jobs_update()'::regprocedure")
+    blocks = JOBS_FUNCTION_BLOCK.findall(source)
+    assert sorted(new for new, _, _ in blocks) == sorted(table_columns(db, "jobs"))
+    for new, old, body in blocks:
+        assert new == old
+        assert f"jsonb_build_object('{new}', OLD.{new})" in body
+        assert f"jsonb_build_object('{new}', NEW.{new})" in body
+        assert ("loud := TRUE" in body) == (new not in QUIET["jobs"]), new
+
+
+def test_jobs_before_update_triggers_set_only_quiet_columns(db):
+    """UPDATE OF fires on the SET list, not on what BEFORE triggers change: the
+    only BEFORE UPDATE trigger of jobs stamps updated_at, a quiet column."""
+    before_update = [name for (name,) in db.execute(
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = 'jobs'::regclass AND NOT tgisinternal"
+        " AND tgtype & 2 = 2 AND tgtype & 16 = 16 ORDER BY tgname")]
+    assert before_update == ["trg_jobs_updated_at"]
+    source = scalar(db, "SELECT p.prosrc FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid"
+                        " WHERE t.tgname = 'trg_jobs_updated_at'")
+    assert set(re.findall(r"NEW\.(\w+)\s*:=", source)) == {"updated_at"}
 
 
 @pytest.mark.parametrize(("table", "column"), [
@@ -653,15 +697,98 @@ def test_no_project_role_but_the_owner_may_change_any_audit_relation(db):
     assert readers == {"cadcam_owner", "cadcam_auditor"}
 
 
+# ----------------------------------------------------------------- jobs' own update function
+# audit_jobs_update() must write exactly the entry audit_row_change() wrote
+# for jobs before it (0028): a twin trigger calls audit_row_change() for the
+# same updates, and every pair of entries must be equal but for its id.
+# The twin has no WHEN clause: audit_row_change() skips quiet-only changes
+# itself, as the WHEN clause did before it.
+TWIN = ("CREATE TRIGGER trg_jobs_zz_twin AFTER UPDATE ON jobs FOR EACH ROW"
+        " EXECUTE FUNCTION audit_row_change('{}', '{updated_at,progress,metrics}')")
+ENTRY_FIELDS = ("logged_at", "acting_user_id", "db_role", "login_role", "table_name", "row_id",
+                "subject_user_id", "action", "old_values", "new_values", "redacted_columns",
+                "transaction_id")
+# Values each column may be set to (SQL), all of them within jobs' rules for
+# a job that is running or waiting; finished_at stays NULL.
+JOB_VALUES = {
+    "type": ["'cam_toolpath'", "'model_import'"],
+    "status": ["'running'", "'queued'", "'pending'"],
+    "priority": ["0", "5", "9"],
+    "input_params": ["NULL", "'{\"tool\": \"T1\"}'", "'{\"tessellation_mm\": 1.0}'",
+                     "'{\"tessellation_mm\": 1.00}'"],
+    "metrics": ["NULL", "'{\"toolpath_mm\": 1200}'"],
+    "result": ["NULL", "'{\"gcode_lines\": 1}'"],
+    "idempotency_key": ["NULL", "gen_random_uuid()::text"],
+    "celery_task_id": ["NULL", "gen_random_uuid()"],
+    "progress": ["0", "40", "41"],
+    "retry_count": ["0", "1"],
+    "max_retries": ["3", "5"],
+    "timeout_seconds": ["60", "3600"],
+    "error_message": ["NULL", "''", "'Takım kırıldı'"],
+    "created_at": ["created_at", "now() - interval '1 day'"],
+    "started_at": ["now()", "now() - interval '1 hour'", "started_at"],
+    "updated_at": ["now() - interval '1 minute'"],
+    "model_id": ["NULL", "model_id"],
+}
+
+
+def entry_pairs(db, mark: int) -> list[tuple[dict, dict]]:
+    """The entries after the marker, two by two: (audit_jobs_update's, the twin's)."""
+    found = [{k: e[k] for k in ENTRY_FIELDS} for e in entries(db, mark)]
+    assert len(found) % 2 == 0, found
+    return list(zip(found[::2], found[1::2], strict=True))
+
+
+@pytest.fixture
+def twin(db):
+    db.execute(TWIN)
+    return db
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(change=st.dictionaries(st.sampled_from(sorted(JOB_VALUES)), st.integers(0, 3),
+                              min_size=1))
+def test_jobs_update_entry_is_the_one_audit_row_change_writes(twin, change):
+    owner = rows.user(twin)
+    job_id = running_job(twin, user_id=owner, model_id=rows.model(twin, user_id=owner),
+                         input_params='{"tessellation_mm": 1.0}')
+    assignments = ", ".join(f"{column} = {values[change[column] % len(values)]}"
+                            for column, values in JOB_VALUES.items() if column in change)
+    mark = marker(twin)
+    # As the owner, who may set every column (the worker may not set all).
+    twin.execute(f"UPDATE jobs SET {assignments} WHERE id = %s", (job_id,))
+    for ours, theirs in entry_pairs(twin, mark):
+        assert ours == theirs
+
+
+@pytest.mark.parametrize("query", ["05_claim_next_job", "10_claim_next_jobs"])
+def test_a_claims_entries_are_the_ones_audit_row_change_writes(twin, query):
+    statement = (BENCH_QUERIES / f"{query}.sql").read_text()
+    queued = [rows.job(twin, status="queued", input_params='{"tool": "T1"}') for _ in range(12)]
+    mark = marker(twin)
+    with acting(twin, "cadcam_worker"):
+        claimed = [row[0] for row in twin.execute(statement)]
+    pairs = entry_pairs(twin, mark)
+    assert len(claimed) == len(pairs) == (1 if query.startswith("05") else 10)
+    assert set(claimed) <= set(queued)
+    for ours, theirs in pairs:
+        assert ours == theirs
+        assert set(ours["new_values"]) == {"status", "started_at", "updated_at"}
+        assert ours["old_values"]["status"] == "queued"
+        assert ours["new_values"]["status"] == "running"
+
+
 # ----------------------------------------------------------------------------- the trigger function
 
-def test_trigger_function_is_security_definer_with_pinned_search_path(db):
+@pytest.mark.parametrize("function", ["audit_row_change()", "audit_jobs_update()"])
+def test_trigger_function_is_security_definer_with_pinned_search_path(db, function):
     definer, config, owner, comment, public_exec = db.execute(
         "SELECT p.prosecdef, p.proconfig, p.proowner::regrole::text,"
         " obj_description(p.oid, 'pg_proc'),"
         " EXISTS (SELECT FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a"
         "         WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')"
-        " FROM pg_proc p WHERE p.oid = 'public.audit_row_change()'::regprocedure").fetchone()
+        " FROM pg_proc p WHERE p.oid = %s::regprocedure", (f"public.{function}",)).fetchone()
     assert definer is True
     assert "search_path=pg_catalog, pg_temp" in config
     assert owner == "cadcam_owner"
@@ -671,22 +798,27 @@ def test_trigger_function_is_security_definer_with_pinned_search_path(db):
 
 def test_every_core_table_has_its_audit_triggers(db):
     """Enabled, row-level, AFTER, and between them INSERT, UPDATE and DELETE;
-    sessions and jobs audit updates through a trigger of their own (WHEN)."""
+    sessions and jobs audit updates through a trigger of their own (sessions'
+    behind a WHEN clause, jobs' with a function of its own, by UPDATE OF)."""
     found = db.execute(
-        "SELECT c.relname, t.tgname, t.tgenabled, pg_get_triggerdef(t.oid)"
+        "SELECT c.relname, t.tgname, t.tgenabled, t.tgfoid::regproc::text,"
+        " pg_get_triggerdef(t.oid)"
         " FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
-        " WHERE t.tgfoid = 'public.audit_row_change()'::regprocedure"
+        " WHERE t.tgfoid IN ('public.audit_row_change()'::regprocedure,"
+        "                    'public.audit_jobs_update()'::regprocedure)"
         " ORDER BY c.relname, t.tgname").fetchall()
     expected = []
     for t in sorted(CORE_TABLES):
-        expected.append((t, f"trg_{t}_audit", "O"))
+        expected.append((t, f"trg_{t}_audit", "O", "audit_row_change"))
         if t in QUIET:
-            expected.append((t, f"trg_{t}_audit_update", "O"))
-    assert [(table, name, enabled) for table, name, enabled, _ in found] == expected
-    for table, name, _, definition in found:
+            function = "audit_jobs_update" if t == "jobs" else "audit_row_change"
+            expected.append((t, f"trg_{t}_audit_update", "O", function))
+    assert [row[:4] for row in found] == expected
+    for table, name, _, _, definition in found:
         assert "FOR EACH ROW" in definition
         if table in QUIET:
-            event = "AFTER UPDATE" if name.endswith("_update") else "AFTER INSERT OR DELETE ON"
+            event = ("AFTER UPDATE" if name.endswith("_update")
+                     else "AFTER INSERT OR DELETE ON")
         else:
             event = "AFTER INSERT OR DELETE OR UPDATE"
         assert event in definition, definition

@@ -506,6 +506,7 @@ EXECUTE = {
     "set_acting_user(bigint)": {"cadcam_app", "cadcam_admin"},
     "app_user_id()": {"cadcam_app"},
     "audit_row_change()": set(),
+    "audit_jobs_update()": set(),
     "register_user(text,text,text,user_locale,text)": {"cadcam_app", "cadcam_admin"},
     "user_for_login(text)": {"cadcam_app", "cadcam_admin"},
     "session_for_refresh(bytea)": {"cadcam_app", "cadcam_admin"},
