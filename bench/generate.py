@@ -5,7 +5,7 @@ statements of bench/generate/*.sql, batch by batch, by two connections at
 once (the machine has two cores). Values come from hashes of the row
 number, so a scale gives the same data on every run. The generator connects
 as the superuser, which row-level security lets through, and goes through
-every constraint and trigger, except audit triggers (audit_row_change()),
+every constraint and trigger, except audit triggers (AUDIT_FUNCTIONS),
 which are switched off during the bulk load only: see bulk_load().
 """
 
@@ -116,15 +116,20 @@ def install_helpers(conn: psycopg.Connection) -> None:
         conn.execute(read("00_helpers.sql"))
 
 
+# The trigger functions that write audit_log entries (jobs' updates have their own).
+AUDIT_FUNCTIONS = ("audit_row_change", "audit_jobs_update")
+
+
 @contextmanager
 def bulk_load(conn: psycopg.Connection):
-    """Audit triggers (those running audit_row_change, when the schema has them) off for the
+    """Audit triggers (those running one of AUDIT_FUNCTIONS, when the schema has them) off for the
     load and on again after it, even on failure: the load measures nothing,
     and every workload runs with every trigger on."""
     names = conn.execute(
         "SELECT tgrelid::regclass::text, tgname FROM pg_trigger"
-        " WHERE tgfoid::regproc::text = 'audit_row_change'"
-        " AND tgrelid::regclass::text = ANY(%s) ORDER BY 1, 2", (list(TABLES),)).fetchall()
+        " WHERE tgfoid::regproc::text = ANY(%s)"
+        " AND tgrelid::regclass::text = ANY(%s) ORDER BY 1, 2",
+        (list(AUDIT_FUNCTIONS), list(TABLES))).fetchall()
     for table, trigger in names:
         conn.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER {}").format(
             sql.Identifier(table), sql.Identifier(trigger)))

@@ -19,14 +19,26 @@ from bench.generate import Generator, Plan, bind
 BENCH_DIR = Path(__file__).resolve().parent
 WORKLOADS = BENCH_DIR / "workloads"
 CLIENTS = (1, 2, 4, 8)
+# Jobs per claim -> the claim on jobs (a catalog query) and on the bare table
+# (a workload): one job, or up to ten in one statement as River, Oban and
+# graphile-worker fetch.
+BATCHES = {1: ("05_claim_next_job", "claim_bare"), 10: ("10_claim_next_jobs", "claim_bare_batch")}
+# What a claim runs against: jobs as migrated; jobs with the claim's audit
+# trigger off (the audit target compares the two); the bare table.
+JOBS, NO_AUDIT, BARE = "jobs", "no audit", "bare"
+AUDIT_TRIGGER = "trg_jobs_audit_update"
+# Claims that commit (the queue refilled as it drains) cost a run per kind
+# and batch as well: two client counts, the breakdown's and the most.
+COMMITTED_CLIENTS = (2, 8)
 # Clients of the runs that are not about concurrency: two per core.
 BUSY_CLIENTS = 4
 # Where a claim's time goes: jobs loses one thing at a time until it has no
 # more than bench.bare_jobs. Each step is a statement or a workload file run
-# on the bench database; the last two drop objects, so the breakdown runs last.
+# on the bench database; three drop objects, so the breakdown runs last.
 BREAKDOWN_CLIENTS = 2
 BREAKDOWN = (
     ("jobs as migrated", None),
+    ("and audit_log without its CHECKs and secondary indexes", WORKLOADS / "strip_audit_log.sql"),
     ("without the audit trigger", "ALTER TABLE jobs DISABLE TRIGGER trg_jobs_audit_update"),
     ("and without trg_jobs_updated_at", "ALTER TABLE jobs DISABLE TRIGGER trg_jobs_updated_at"),
     ("and only the bare table's indexes", WORKLOADS / "strip_indexes.sql"),
@@ -42,6 +54,10 @@ MIX = {
     "04_jobs_dashboard": 40, "05_claim_next_job": 20, "06_job_progress": 300,
     "07_models_by_params": 20, "08_jobs_by_machine": 19, "09_licenses_expiring": 1,
 }
+
+
+def without_comments(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.startswith("--")).strip()
 
 
 def step_sql(change: str | Path) -> str:
@@ -69,14 +85,15 @@ class Results:
     generation: dict[str, float] = field(default_factory=dict)  # seconds per table
     tables: list[tuple[str, int, int]] = field(default_factory=list)  # name, rows, bytes
     plans: list[catalog.PlanCheck] = field(default_factory=list)
-    claims: list[dict] = field(default_factory=list)  # clients, real, bare, ratio
+    claims: list[dict] = field(default_factory=list)  # batch, clients, claims/s by kind
+    committed: list[dict] = field(default_factory=list)  # batch, clients, jobs, no audit
     queue_depth: int = 0
     progress: dict = field(default_factory=dict)
     lookups: pgbench.Run | None = None
     mixed: pgbench.Run | None = None
     growth: list[Growth] = field(default_factory=list)
     growth_skipped: str = ""
-    breakdown: list[dict] = field(default_factory=list)  # step, real, bare, ratio
+    breakdown: list[dict] = field(default_factory=list)  # step, jobs, bare (claims/s)
     overhead: dict = field(default_factory=dict)  # "migrate"/"noop" -> overhead.Timing
     server_version: str = ""
     pgbench_version: str = ""
@@ -133,47 +150,77 @@ class Bench:
         self.sql("VACUUM jobs")
 
     # -- claims --------------------------------------------------------------------
-    def claim_script(self, bare: bool) -> Path:
-        """The claim, rolled back: every transaction does all of a claim's work
-        (find, lock, update, index entries, triggers) and the queue stays as
-        deep as the generator made it, however long the run."""
-        text = (WORKLOADS / "claim_bare.sql").read_text() if bare \
-            else self.queries["05_claim_next_job"].statement
-        statement = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
-        name = "claim_bare_rolled_back.sql" if bare else "claim_rolled_back.sql"
-        path = self.scripts_dir / name
-        path.write_text(f"BEGIN;\n{statement.strip()}\nROLLBACK;\n")
+    def claim_script(self, batch: int, bare: bool, commit: bool = False) -> Path:
+        """The claim of `batch` jobs. Rolled back, every transaction does all of a
+        claim's work (find, lock, update, index entries, triggers) and the queue
+        stays as deep as the generator made it, however long the run. Committed,
+        as a real claim is (its audit entry goes to WAL), a second transaction
+        refills the queue by as many new jobs (bench/workloads/refill.sql)."""
+        query, bare_workload = BATCHES[batch]
+        text = (WORKLOADS / f"{bare_workload}.sql").read_text() if bare \
+            else self.queries[query].statement
+        statement = without_comments(text)
+        if commit:
+            refill = without_comments((WORKLOADS / "refill.sql").read_text())
+            body = (f"\\set user_id random(1, :users)\n\\set batch {batch}\n"
+                    f"{statement}\n{refill}\n")
+        else:
+            body = f"BEGIN;\n{statement}\nROLLBACK;\n"
+        name = f"claim{batch}_{'bare_' if bare else ''}{'committed' if commit else 'rolled_back'}"
+        path = self.scripts_dir / f"{name}.sql"
+        path.write_text(body)
         return path
 
-    def claim(self, clients: int, bare: bool = False) -> pgbench.Run:
-        run = pgbench.run(self.server, cluster.DBNAME, [(self.claim_script(bare), 1)], clients,
-                          self.variables(), self.seconds)
-        # The rolled-back row versions go, so that every run starts alike.
-        self.sql("VACUUM bench.bare_jobs" if bare else "VACUUM jobs")
+    def claim(self, clients: int, batch: int = 1, kind: str = JOBS,
+              commit: bool = False) -> pgbench.Run:
+        script = self.claim_script(batch, kind == BARE, commit)
+        if kind == NO_AUDIT:
+            self.sql(f"ALTER TABLE jobs DISABLE TRIGGER {AUDIT_TRIGGER}")
+        try:
+            run = pgbench.run(self.server, cluster.DBNAME, [(script, 1)], clients,
+                              self.variables(), self.seconds)
+        finally:
+            if kind == NO_AUDIT:
+                self.sql(f"ALTER TABLE jobs ENABLE TRIGGER {AUDIT_TRIGGER}")
+        # The rolled-back (or claimed) row versions go, so that every run starts alike.
+        self.sql("VACUUM bench.bare_jobs" if kind == BARE else "VACUUM jobs")
         return run
 
     def make_bare(self) -> None:
         self.sql((WORKLOADS / "bare_jobs.sql").read_text())
         self.sql("VACUUM (ANALYZE) bench.bare_jobs")
 
-    def compare(self, clients: int) -> dict:
-        """Claims per second on jobs and on the bare table, the median of the
-        repeats, alternated so that drift hits both alike."""
-        real, bare = [], []
+    def compare(self, clients: int, batch: int = 1, kinds: tuple[str, ...] = (JOBS, BARE),
+                commit: bool = False) -> dict:
+        """Claims per second of each kind, the median of the repeats, alternated
+        so that drift hits every kind alike."""
+        runs = {kind: [] for kind in kinds}
         for _ in range(self.repeats):
-            real.append(self.claim(clients).tps)
-            bare.append(self.claim(clients, bare=True).tps)
-        row = {"real": statistics.median(real), "bare": statistics.median(bare)}
-        row["ratio"] = row["real"] / row["bare"]
-        return row
+            for kind in kinds:
+                runs[kind].append(self.claim(clients, batch, kind, commit).tps)
+        return {kind: statistics.median(tps) for kind, tps in runs.items()}
 
     def claims(self) -> list[dict]:
         rows = []
-        for clients in CLIENTS:
-            row = {"clients": clients, **self.compare(clients)}
-            self.say(f"  claim, {clients} client(s): jobs {row['real']:.0f}/s,"
-                     f" bare {row['bare']:.0f}/s, ratio {row['ratio']:.2f}")
-            rows.append(row)
+        for batch in BATCHES:
+            for clients in CLIENTS:
+                row = {"batch": batch, "clients": clients,
+                       **self.compare(clients, batch, (JOBS, NO_AUDIT, BARE))}
+                self.say(f"  claim of {batch}, {clients} client(s): jobs {row[JOBS]:.0f}/s,"
+                         f" without audit {row[NO_AUDIT]:.0f}/s, bare {row[BARE]:.0f}/s;"
+                         f" audit ratio {row[JOBS] / row[NO_AUDIT]:.2f}")
+                rows.append(row)
+        return rows
+
+    def committed(self) -> list[dict]:
+        rows = []
+        for batch in BATCHES:
+            for clients in COMMITTED_CLIENTS:
+                row = {"batch": batch, "clients": clients,
+                       **self.compare(clients, batch, (JOBS, NO_AUDIT), commit=True)}
+                self.say(f"  committed claim of {batch}, {clients} client(s): jobs"
+                         f" {row[JOBS]:.0f}/s, without audit {row[NO_AUDIT]:.0f}/s")
+                rows.append(row)
         return rows
 
     def breakdown(self) -> list[dict]:
@@ -186,7 +233,7 @@ class Bench:
                 self.sql(step_sql(change))
                 self.sql("VACUUM (ANALYZE) jobs")
             row = {"step": step, **self.compare(BREAKDOWN_CLIENTS)}
-            self.say(f"  {step}: {row['real']:.0f}/s, ratio {row['ratio']:.2f}")
+            self.say(f"  {step}: {row[JOBS]:.0f}/s, ratio {row[JOBS] / row[BARE]:.2f}")
             rows.append(row)
         return rows
 
@@ -256,7 +303,14 @@ def timed(say, what: str, action):
 def breakdown_estimate(seconds: float, repeats: int) -> float:
     """Seconds the breakdown takes: per step, the repeats on both tables, and
     a vacuum after each run."""
-    return len(BREAKDOWN) * repeats * 2 * (max(1, round(seconds)) + 2)
+    return len(BREAKDOWN) * repeats * len((JOBS, BARE)) * (max(1, round(seconds)) + 2)
+
+
+def committed_estimate(seconds: float, repeats: int) -> float:
+    """Seconds the committed claims take: per batch and client count, the
+    repeats with and without the audit trigger, and a vacuum after each run."""
+    runs = len(BATCHES) * len(COMMITTED_CLIENTS) * repeats * len((JOBS, NO_AUDIT))
+    return runs * (max(1, round(seconds)) + 2)
 
 
 def growth_estimate(generator: Generator, settle_s: float) -> float:
@@ -315,9 +369,11 @@ def execute(scale: float, out: Path, seconds: float, repeats: int, budget_s: flo
         results.lookups = b.lookups()
         results.mixed = b.mixed()
 
-        # The breakdown comes last (it drops objects), so its time is kept aside.
+        # Committed claims add jobs past the generator's ids, and the breakdown
+        # drops objects: both come after the last growth step, their time kept aside.
         estimate = growth_estimate(generator, settle_s)
-        left = budget_s - (time.monotonic() - started) - breakdown_estimate(seconds, repeats)
+        left = (budget_s - (time.monotonic() - started)
+                - committed_estimate(seconds, repeats) - breakdown_estimate(seconds, repeats))
         if estimate + 60 < left:
             timed(say, "data at 500% (sessions and jobs)", lambda: generator.grow(5.0, True))
             timed(say, "vacuum, analyze", b.settle)
@@ -327,6 +383,7 @@ def execute(scale: float, out: Path, seconds: float, repeats: int, budget_s: flo
                                       f" {left / 60:.0f} min of the {budget_s / 60:.0f} min budget"
                                       " were left (--budget to change it)")
             say(results.growth_skipped)
+        results.committed = timed(say, "committed claims", b.committed)
         results.breakdown = timed(say, "where a claim's time goes", b.breakdown)
     results.elapsed = time.monotonic() - started
     return results

@@ -19,6 +19,7 @@ from bench import catalog
 from bench.generate import Generator, Plan, bind, bulk_load
 from bench.run import BREAKDOWN, WORKLOADS, step_sql
 from runner.config import SUPERUSER
+from tests import rows
 
 # 2,000 users, 20,000 sessions, 6,000 models, 40,000 jobs: loads in seconds,
 # and large enough that a sequential scan is the planner's choice only when
@@ -179,3 +180,38 @@ def test_breakdown_ends_with_jobs_shaped_like_the_bare_table(db):
                          " AND tgtype & 16 = 16").fetchall()  # UPDATE triggers still on
     assert enabled == []
     db.execute(CLAIM.statement)  # the claim still runs on what is left
+
+
+BATCH = next(q for q in QUERIES if q.name == "10_claim_next_jobs")
+QUEUE_ORDER = "SELECT id FROM jobs WHERE status = 'queued' ORDER BY priority, created_at"
+
+
+def test_batch_claim_takes_the_ten_most_urgent_oldest_queued_jobs(loaded):
+    conn, _ = loaded
+    with conn.transaction(force_rollback=True):
+        expected = [i for (i,) in conn.execute(f"{QUEUE_ORDER} LIMIT 10")]
+        claimed = [row[0] for row in conn.execute(BATCH.statement)]
+        states = conn.execute("SELECT DISTINCT status::text, started_at = now() FROM jobs"
+                              " WHERE id = ANY(%s)", (claimed,)).fetchall()
+    assert sorted(claimed) == sorted(expected) and len(claimed) == 10
+    assert states == [("running", True)]
+
+
+def test_two_batch_claims_at_once_take_different_jobs_without_waiting(loaded):
+    conn, _ = loaded
+    queue = [i for (i,) in conn.execute(f"{QUEUE_ORDER} LIMIT 20")]
+    with psycopg.connect(conn.info.dsn) as first, psycopg.connect(conn.info.dsn) as second:
+        second.execute("SET lock_timeout = '1s'")  # waiting for the first would fail it
+        mine = {row[0] for row in first.execute(BATCH.statement)}
+        theirs = {row[0] for row in second.execute(BATCH.statement)}
+        first.rollback()
+        second.rollback()
+    assert (mine, theirs) == (set(queue[:10]), set(queue[10:]))
+
+
+def test_batch_claim_returns_what_is_left_of_a_short_queue(db):
+    queued = {rows.job(db, status="queued") for _ in range(3)}
+    rows.job(db, status="pending")
+    claimed = {row[0] for row in db.execute(BATCH.statement)}
+    assert claimed == queued
+    assert db.execute(BATCH.statement).fetchall() == []
