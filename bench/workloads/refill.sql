@@ -4,9 +4,9 @@
 -- (trg_jobs_audit) whether or not the claim's audit trigger is on.
 INSERT INTO jobs (user_id, type, status, priority, input_params)
 SELECT
-    :user_id,
-    'model_import',
-    'queued',
-    5,
-    '{"source": "upload"}'
+    :user_id AS user_id,
+    'model_import' AS type,
+    'queued' AS status,
+    5 AS priority,
+    '{"source": "upload"}' AS input_params
 FROM generate_series(1, :batch);
