@@ -215,3 +215,17 @@ def test_batch_claim_returns_what_is_left_of_a_short_queue(db):
     claimed = {row[0] for row in db.execute(BATCH.statement)}
     assert claimed == queued
     assert db.execute(BATCH.statement).fetchall() == []
+
+
+def test_a_committed_claim_and_its_refill_keep_the_queue_as_deep(db):
+    """The committed claims of the benchmark: the claim of ten, then refill.sql
+    adds as many queued jobs, so the queue neither drains nor grows."""
+    user_id = rows.user(db)
+    for _ in range(12):
+        rows.job(db, user_id=user_id, status="queued")
+    refill = (WORKLOADS / "refill.sql").read_text()
+    depth = "SELECT count(*) FROM jobs WHERE status = 'queued'"
+    for _ in range(3):
+        taken = len(db.execute(BATCH.statement).fetchall())
+        db.execute(bind(refill, {"user_id": user_id, "batch": taken}, db))
+        assert (taken, db.execute(depth).fetchone()[0]) == (10, 12)
