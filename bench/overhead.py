@@ -26,7 +26,7 @@ from psycopg import sql
 
 from runner import config
 
-RUNS = 5
+RUNS = 9
 YOYO = Path(sys.executable).with_name("yoyo")
 
 
