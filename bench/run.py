@@ -39,7 +39,7 @@ BREAKDOWN_CLIENTS = 2
 BREAKDOWN = (
     ("jobs as migrated", None),
     ("and audit_log without its CHECKs and secondary indexes", WORKLOADS / "strip_audit_log.sql"),
-    ("without the audit trigger", "ALTER TABLE jobs DISABLE TRIGGER trg_jobs_audit_update"),
+    ("without the audit trigger", f"ALTER TABLE jobs DISABLE TRIGGER {AUDIT_TRIGGER}"),
     ("and without trg_jobs_updated_at", "ALTER TABLE jobs DISABLE TRIGGER trg_jobs_updated_at"),
     ("and only the bare table's indexes", WORKLOADS / "strip_indexes.sql"),
     ("and no CHECK or foreign key", WORKLOADS / "strip_constraints.sql"),
