@@ -12,7 +12,14 @@ from yoyo.exceptions import BadMigration
 
 from runner import catalog, commands, config, conventions, docs, lint, majors, manifest, server
 from runner.connection import connect, first_line
-from runner.errors import EXIT_CONVENTIONS, EXIT_FAILED, EXIT_OK, EXIT_SERVER, RunnerError
+from runner.errors import (
+    EXIT_CONVENTIONS,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_SERVER,
+    EXIT_USAGE,
+    RunnerError,
+)
 from runner.migration_files import bad_migration
 from runner.settings import Settings, parse_number
 
@@ -54,12 +61,41 @@ def cmd_verify(args) -> None:
 
 def cmd_conventions(args) -> None:
     with connect(server.database_url()) as conn:
-        violations = conventions.check(catalog.read_schema(conn))
+        schema = catalog.read_schema(conn)
+    if args.citus:
+        cmd_citus(schema, strict=args.strict)
+        return
+    if args.strict:
+        raise RunnerError("--strict goes with --citus: the conventions always gate",
+                          EXIT_USAGE)
+    violations = conventions.check(schema)
     if violations:
         print(conventions.report(violations))
         raise RunnerError(f"{len(violations)} convention violation(s); see above",
                           EXIT_CONVENTIONS)
     print("conventions: the schema follows every rule")
+
+
+def cmd_citus(schema, strict: bool) -> None:
+    from runner import citus
+
+    blockers = citus.check(schema)
+    print(citus.report(blockers))
+    if blockers and strict:
+        raise RunnerError(f"{len(blockers)} key(s) block distributing by user_id; see above",
+                          EXIT_CONVENTIONS)
+
+
+def cmd_replication_check(args) -> None:
+    from runner import replication
+
+    with connect(server.database_url()) as conn:
+        findings = replication.check(conn)
+    print(replication.report(findings))
+    blockers = [f for f in findings if f.blocks]
+    if blockers:
+        raise RunnerError(f"{len(blockers)} problem(s) would break logical replication; "
+                          "see above", EXIT_CONVENTIONS)
 
 
 def cmd_rehearse(args) -> None:
@@ -178,7 +214,8 @@ def parser() -> argparse.ArgumentParser:
         description="Migrate the platform's PostgreSQL schema. Uses DATABASE_URL when set, "
         "else the embedded PostgreSQL (17 in .pgdata/, or SCHEMA_PG_MAJOR's). "
         "Exit codes: 0 ok, 1 failed, 2 usage, 3 server unreachable, 4 lock timeout, "
-        "5 verification failed, 6 refused by a guard, 7 convention violations, "
+        "5 verification failed, 6 refused by a guard, 7 convention violations (or, for "
+        "replication-check and conventions --citus --strict, blockers), "
         "8 rehearse: the traffic was blocked past the budget or failed.",
     )
     sub = p.add_subparsers(dest="command", required=True)
@@ -230,8 +267,17 @@ def parser() -> argparse.ArgumentParser:
                     help="where the report and plot go (rehearse-out/)")
     rh.set_defaults(func=cmd_rehearse)
 
-    sub.add_parser("conventions", help="check the live schema against the naming, type, "
-                   "comment and index conventions").set_defaults(func=cmd_conventions)
+    cv = sub.add_parser("conventions", help="check the live schema against the naming, type, "
+                        "comment and index conventions")
+    cv.add_argument("--citus", action="store_true",
+                    help="instead: list every key and foreign key that blocks distributing "
+                    "the tenant tables by user_id with Citus (docs/citus.md)")
+    cv.add_argument("--strict", action="store_true",
+                    help="with --citus: exit 7 when there is a blocker (default: report only)")
+    cv.set_defaults(func=cmd_conventions)
+    sub.add_parser("replication-check", help="what in the live schema would break logical "
+                   "replication, and the sequences a cut-over must sync (docs/replication.md)"
+                   ).set_defaults(func=cmd_replication_check)
     dc = sub.add_parser("docs", help="regenerate docs/schema.md from the migrations")
     dc.add_argument("output", nargs="?", type=Path, default=config.REPO / "docs" / "schema.md")
     dc.set_defaults(func=cmd_docs)

@@ -26,11 +26,13 @@ _NOISE = re.compile(r"^(SET |SELECT pg_catalog\.set_config|\\(un)?restrict )")
 def schema_dump(url: str, pg_dump: str) -> str:
     """pg_dump --schema-only of the database, with owners and privileges, without
     yoyo's tables, the audit months and the runner's schema; pg_dump is the
-    program's path, one that reads the server's major (runner.majors)."""
+    program's path, one that reads the server's major (runner.majors).
+    Publications and subscriptions are left out: they are a blue/green
+    upgrade's plumbing (docs/replication.md), made by hand, not schema."""
     excludes = [f"--exclude-table=public.{name}" for name in YOYO_TABLES]
     excludes.append(f"--exclude-table=public.{AUDIT_MONTHS}")
     excludes.append(f"--exclude-schema={RUNNER_SCHEMA}")
-    command = [pg_dump, "--schema-only", *excludes,
+    command = [pg_dump, "--schema-only", "--no-publications", "--no-subscriptions", *excludes,
                "--dbname", config.libpq_url(url)]
     try:
         proc = subprocess.run(command, capture_output=True, text=True)

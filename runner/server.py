@@ -224,12 +224,13 @@ class Server:
 
 @contextmanager
 def throwaway_server(parent: Path | str | None, prefix: str, port: int,
-                     settings: dict[str, str]) -> Iterator[Server]:
-    """A new cluster in a fresh temporary directory under parent (the system's
-    when None), started; stopped and deleted, with its fallback state directory
-    if it needed one, when the block ends."""
+                     settings: dict[str, str], major: int | None = None) -> Iterator[Server]:
+    """A new cluster of major (SCHEMA_PG_MAJOR's when None) in a fresh temporary
+    directory under parent (the system's when None), started; stopped and
+    deleted, with its fallback state directory if it needed one, when the
+    block ends."""
     state = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
-    server = Server(state, port, settings)
+    server = Server(state, port, settings, major=major)
     try:
         server.start()
         yield server

@@ -26,7 +26,7 @@ from runner.config import SUPERUSER
 from runner.errors import RunnerError
 from runner.server import TEST_SETTINGS, throwaway_server
 from tests import pooler as pgbouncer
-from tests import rows, soak
+from tests import replication, rows, soak
 
 
 def _scratch_dir() -> str | None:
@@ -131,8 +131,10 @@ def pooler(pg_server, migrated_proc):
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    """The figures of the soaks that ran (tests/test_soak.py, tests/test_crash.py)."""
-    for key, title in [(soak.FIGURES, "soak"), (soak.CRASH_FIGURES, "soak with a crash")]:
+    """The figures of the soaks that ran (tests/test_soak.py, tests/test_crash.py,
+    tests/test_replication.py)."""
+    for key, title in [(soak.FIGURES, "soak"), (soak.CRASH_FIGURES, "soak with a crash"),
+                       (replication.FIGURES, "blue/green over logical replication")]:
         figures = config.stash.get(key, None)
         if figures:
             terminalreporter.section(title)

@@ -17,14 +17,22 @@ from runner.catalog.model import (
     Policy,
     Relation,
     Schema,
+    Sequence,
     Table,
     Trigger,
     Type,
 )
-from runner.catalog.reader import PRINT_SETTINGS, RUNNER_SCHEMA, YOYO_TABLES, read_schema
+from runner.catalog.reader import (
+    PRINT_SETTINGS,
+    RUNNER_SCHEMA,
+    YOYO_TABLES,
+    count_large_objects,
+    read_schema,
+    read_sequences,
+)
 
 __all__ = [
     "PRINT_SETTINGS", "RUNNER_SCHEMA", "YOYO_TABLES", "Column", "Constraint", "ForeignKey",
-    "Function", "Grant", "Index", "Policy", "Relation", "Schema", "Table", "Trigger", "Type",
-    "read_schema",
+    "Function", "Grant", "Index", "Policy", "Relation", "Schema", "Sequence", "Table", "Trigger",
+    "Type", "count_large_objects", "read_schema", "read_sequences",
 ]

@@ -132,7 +132,21 @@ class Relation:
     kind: str  # 'r' table, 'p' partitioned table, 'S' sequence, 'v' view, ...
     owner: str
     partition_of: str | None
+    persistence: str  # 'p' permanent, 'u' unlogged, 't' temporary
+    replica_identity: str  # 'd' default (the primary key), 'n' nothing, 'f' full, 'i' index
+    identity_index: str | None  # the index that identity finds rows by; None: none
     grants: tuple[Grant, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sequence:
+    """A sequence's current state: data, not schema, so not part of Schema;
+    read by reader.read_sequences for a cut-over, which must carry it."""
+
+    name: str
+    table: str | None  # the table and column it serves (identity or serial)
+    column: str | None
+    last_value: int | None  # None before its first nextval
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -47,10 +47,20 @@ WHERE p.pronamespace = 'public'::regnamespace
   )
 
 -- name: relations
--- Every relation of the project: tables, partitions, sequences, views.
+-- Every relation of the project: tables, partitions, sequences, views;
+-- with its persistence ('p' permanent, 'u' unlogged), its replica identity
+-- ('d' default, 'n' nothing, 'f' full, 'i' an index) and the index that
+-- identity uses (the primary key's under 'd'; NULL when there is none),
+-- which is what logical replication finds a row by.
 SELECT r.relname AS name, r.relkind AS kind, pg_get_userbyid(c.relowner) AS owner,
        (SELECT p.relname FROM pg_inherits AS i JOIN pg_class AS p ON p.oid = i.inhparent
-        WHERE i.inhrelid = r.oid AND r.relispartition) AS partition_of
+        WHERE i.inhrelid = r.oid AND r.relispartition) AS partition_of,
+       c.relpersistence AS persistence, c.relreplident AS replica_identity,
+       (SELECT ic.relname FROM pg_index AS x JOIN pg_class AS ic ON ic.oid = x.indexrelid
+        WHERE x.indrelid = r.oid
+          AND CASE c.relreplident WHEN 'd' THEN x.indisprimary
+                                  WHEN 'i' THEN x.indisreplident ELSE FALSE END
+       ) AS identity_index
 FROM ({{project_relations}}) AS r
 JOIN pg_class AS c ON c.oid = r.oid
 ORDER BY r.relname
@@ -266,3 +276,25 @@ ORDER BY 1, 2, 3
 
 -- name: extensions
 SELECT e.extname AS name FROM pg_extension AS e WHERE e.extname <> 'plpgsql' ORDER BY 1
+
+-- name: sequences
+-- Each sequence of the project with the column it serves (an identity or
+-- serial column: owned by it, deptype 'i' or 'a'; NULL when none) and its
+-- current value (NULL before its first nextval), read from pg_sequences.
+-- Logical replication does not carry these values.
+SELECT r.relname AS name, t.relname AS table_name, a.attname AS column_name,
+       s.last_value
+FROM ({{project_relations}}) AS r
+JOIN pg_sequences AS s ON s.schemaname = 'public' AND s.sequencename = r.relname
+LEFT JOIN pg_depend AS d
+       ON d.classid = 'pg_class'::regclass AND d.objid = r.oid
+      AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('i', 'a')
+LEFT JOIN pg_class AS t ON t.oid = d.refobjid
+LEFT JOIN pg_attribute AS a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+WHERE r.relkind = 'S'
+ORDER BY r.relname
+
+-- name: large_objects
+-- Large objects live outside every table; logical replication does not
+-- carry them.
+SELECT count(*) AS count FROM pg_largeobject_metadata

@@ -144,6 +144,16 @@ def _read(conn: psycopg.Connection) -> model.Schema:
     )
 
 
+def read_sequences(conn: psycopg.Connection) -> list[model.Sequence]:
+    """The project's sequences and their current values, by name."""
+    return [_make(model.Sequence, r, table=r.table_name, column=r.column_name)
+            for r in fetch(conn, "sequences")]
+
+
+def count_large_objects(conn: psycopg.Connection) -> int:
+    return fetch(conn, "large_objects")[0].count
+
+
 def read_schema(conn: psycopg.Connection) -> model.Schema:
     """Schema public of the connected database, in one transaction under
     PRINT_SETTINGS (the session's own settings are put back afterwards)."""
