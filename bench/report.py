@@ -194,6 +194,14 @@ def markdown(results: Results, found: list[Target], pictures: list[str]) -> str:
                     for g in r.growth])
     if r.growth_skipped:
         lines += ["", r.growth_skipped + "."]
+    lines += ["", "### A month's retention, unpartitioned (one DELETE, rolled back)", "",
+              "What partitioning would replace with detaching and dropping one partition:"
+              " purge_sessions(30) and the oldest month of finished jobs, each row found by a"
+              " scan and audited, at each growth step.", ""]
+    lines += table(["scale", "table", "table MB", "rows deleted", "seconds", "us a row"],
+                   [[f"{g.fraction:.0%}", x.table, f"{x.table_bytes / 2**20:.0f}", x.deleted,
+                     f"{x.seconds:.2f}", f"{x.us_per_row:.1f}"]
+                    for g in r.growth for x in g.retention])
     if r.breakdown:
         lines += ["", f"### Where a claim's time goes ({BREAKDOWN_CLIENTS} clients)", "",
                   "Measured last, on the same data: each step takes one more thing away from"

@@ -44,6 +44,18 @@ BREAKDOWN = (
     ("and only the bare table's indexes", WORKLOADS / "strip_indexes.sql"),
     ("and no CHECK or foreign key", WORKLOADS / "strip_constraints.sql"),
 )
+# A month of retention on the tables that grow without bound, as they are
+# today, unpartitioned: a DELETE found by a scan and audited row by row (then
+# vacuumed), where a partitioned table would detach and drop one partition.
+# Each is measured at every growth step in a transaction that is rolled
+# back, so the data stays as it was. purge_sessions(30) takes the sessions
+# opened 60 to 90 days ago (a third of them); the jobs statement the oldest
+# month of the two years of history.
+RETENTION = (
+    ("sessions", "SELECT purge_sessions(30)"),
+    ("jobs", "WITH gone AS (DELETE FROM jobs WHERE finished_at < %(t0)s - interval '700 days'"
+             " RETURNING 1) SELECT count(*) FROM gone"),
+)
 TABLES = ("users", "sessions", "licenses", "models", "jobs")
 LARGE_TABLES = set(TABLES)
 # Share of each catalog query in the mixed workload, per 1000 transactions:
@@ -66,12 +78,27 @@ def step_sql(change: str | Path) -> str:
 
 
 @dataclass
+class Retention:
+    """One month's retention DELETE on one table, at one growth step."""
+
+    table: str
+    table_bytes: int  # with its indexes and TOAST
+    deleted: int
+    seconds: float
+
+    @property
+    def us_per_row(self) -> float:
+        return self.seconds * 1e6 / max(self.deleted, 1)
+
+
+@dataclass
 class Growth:
     fraction: float
     jobs: int
     sessions: int
     claim_ms: float
     lookup_ms: float
+    retention: list[Retention] = field(default_factory=list)
 
 
 @dataclass
@@ -279,7 +306,24 @@ class Bench:
                        lookup.latency_ms)
         self.say(f"  at {fraction:.0%}: claim {claim.latency_ms:.3f} ms,"
                  f" lookup {lookup.latency_ms:.3f} ms")
+        point.retention = self.retention()
+        for r in point.retention:
+            self.say(f"  a month's retention on {r.table}: {r.deleted} rows in {r.seconds:.1f} s"
+                     f" ({r.us_per_row:.0f} us a row), rolled back")
         return point
+
+    def retention(self) -> list[Retention]:
+        """Each RETENTION statement in a transaction of its own, rolled back."""
+        found = []
+        for table, statement in RETENTION:
+            with psycopg.connect(self.url) as conn:
+                size = conn.execute("SELECT pg_total_relation_size(%s::regclass)",
+                                    (table,)).fetchone()[0]
+                started = time.monotonic()
+                deleted = conn.execute(statement, {"t0": self.generator.plan.t0}).fetchone()[0]
+                found.append(Retention(table, size, deleted, time.monotonic() - started))
+                conn.rollback()
+        return found
 
     def plans(self) -> list[catalog.PlanCheck]:
         with psycopg.connect(self.url, autocommit=True) as conn:
@@ -313,14 +357,15 @@ def committed_estimate(seconds: float, repeats: int) -> float:
     return runs * (max(1, round(seconds)) + 2)
 
 
-def growth_estimate(generator: Generator, settle_s: float) -> float:
+def growth_estimate(generator: Generator, settle_s: float, last: Growth) -> float:
     """Seconds the 500% step would take: generating 4x the sessions and finished
-    jobs at the rate measured so far, then settling 5x the data."""
+    jobs at the rate measured so far, then settling 5x the data and running
+    5x the retention of the last step."""
     rows = {"sessions": generator.done["sessions"], "jobs": generator.done["jobs"]}
     per_row = {t: generator.seconds[t] / rows[t] for t in rows}
     plan = generator.plan
     make = 4 * plan.sessions * per_row["sessions"] + 4 * plan.history * per_row["jobs"]
-    return make + 5 * settle_s
+    return make + 5 * settle_s + 5 * sum(r.seconds for r in last.retention)
 
 
 def execute(scale: float, out: Path, seconds: float, repeats: int, budget_s: float,
@@ -371,7 +416,7 @@ def execute(scale: float, out: Path, seconds: float, repeats: int, budget_s: flo
 
         # Committed claims add jobs past the generator's ids, and the breakdown
         # drops objects: both come after the last growth step, their time kept aside.
-        estimate = growth_estimate(generator, settle_s)
+        estimate = growth_estimate(generator, settle_s, results.growth[-1])
         left = (budget_s - (time.monotonic() - started)
                 - committed_estimate(seconds, repeats) - breakdown_estimate(seconds, repeats))
         if estimate + 60 < left:

@@ -17,7 +17,7 @@ from pytest_postgresql.janitor import DatabaseJanitor
 
 from bench import catalog
 from bench.generate import Generator, Plan, bind, bulk_load
-from bench.run import BREAKDOWN, WORKLOADS, step_sql
+from bench.run import BREAKDOWN, RETENTION, WORKLOADS, step_sql
 from runner.config import SUPERUSER
 from tests import rows
 
@@ -229,3 +229,25 @@ def test_a_committed_claim_and_its_refill_keep_the_queue_as_deep(db):
         taken = len(db.execute(BATCH.statement).fetchall())
         db.execute(bind(refill, {"user_id": user_id, "batch": taken}, db))
         assert (taken, db.execute(depth).fetchone()[0]) == (10, 12)
+
+
+RETAINED = {  # what each RETENTION statement must leave: no row of it matches
+    "sessions": "SELECT count(*) FROM sessions WHERE expires_at < now() - interval '30 days'"
+                " OR revoked_at < now() - interval '30 days'",
+    "jobs": "SELECT count(*) FROM jobs WHERE finished_at < %(t0)s - interval '700 days'",
+}
+
+
+@pytest.mark.parametrize("table, statement", RETENTION, ids=[t for t, _ in RETENTION])
+def test_a_months_retention_takes_only_what_it_says(loaded, table, statement):
+    """The figures behind docs/partitioning.md: the statement deletes a slice
+    of the table (some rows, far from all) and exactly the rows its rule names."""
+    conn, plan = loaded
+    with conn.transaction(force_rollback=True):
+        total = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        matching = conn.execute(RETAINED[table], {"t0": plan.t0}).fetchone()[0]
+        deleted = conn.execute(statement, {"t0": plan.t0}).fetchone()[0]
+        assert 0 < deleted == matching < total / 2
+        assert conn.execute(RETAINED[table], {"t0": plan.t0}).fetchone()[0] == 0
+        left = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        assert left == total - deleted
