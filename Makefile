@@ -73,8 +73,10 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	@touch $@
 
+# BUDGET=MINUTES: how long the run may take (14); the 500% growth step runs
+# when it fits (BUDGET=60 at scale 1).
 bench: $(BENCH_STAMP) postgres-major
-	$(BIN)/python -m bench --scale $(SCALE)
+	$(BIN)/python -m bench --scale $(SCALE) $(if $(BUDGET),--budget $(BUDGET))
 
 # PgBouncer for the pooler tests and the soak: Debian's package (there is no
 # pip build), installed when missing and we are root, as CI is. A normal user
