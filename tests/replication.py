@@ -89,7 +89,10 @@ def wait_caught_up(publisher: psycopg.Connection, subscriber: psycopg.Connection
     soon as the subscriber's workers report an error (its server log says
     which)."""
     started = time.monotonic()
-    target = publisher.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+    # The insert position, not pg_current_wal_lsn() (the write position): the
+    # test servers commit asynchronously, so the last commits may not be
+    # written yet, and the walsender sends them only once they are.
+    target = publisher.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
     while True:
         error = _apply_error(subscriber, log)
         if error:
