@@ -29,7 +29,15 @@ def database_url_from_env() -> str | None:
 
 def embedded_port(major: int = DEFAULT_MAJOR) -> int:
     default = DEFAULT_PORT if major == DEFAULT_MAJOR else 55400 + major
-    return int(os.environ.get("SCHEMA_PG_PORT", default))
+    text = os.environ.get("SCHEMA_PG_PORT", "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 1024 <= int(text) <= 65535:
+        from runner.errors import EXIT_USAGE, RunnerError
+
+        raise RunnerError(f"SCHEMA_PG_PORT={text} is not a port: set it to a number from "
+                          "1024 to 65535", EXIT_USAGE)
+    return int(text)
 
 
 def embedded_dbname() -> str:

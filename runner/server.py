@@ -5,12 +5,11 @@ PostgreSQL refuses to run as root. When this code runs as root, the server
 runs as an unprivileged system user (SCHEMA_PG_USER, default postgres),
 created on first use. That user must be able to reach the binaries and the
 data directory; where the repository lies under a private home (mode 700),
-both are moved to /var/lib/pg-schema instead.
+both are copied or moved to /var/lib/pg-schema instead (runner/reachable.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pwd
 import shutil
@@ -24,12 +23,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from runner import config, majors
+from runner import config, majors, reachable
 from runner.config import SUPERUSER
 from runner.errors import EXIT_SERVER, RunnerError
-
-# Root-owned place for what a server user cannot reach inside a private home.
-SHARED_ROOT = Path("/var/lib/pg-schema")
 
 # Settings of every embedded server. No Unix socket: its path would depend on
 # the folder, and 127.0.0.1 is all that clients here use.
@@ -84,12 +80,14 @@ class Server:
     """One PostgreSQL cluster: <state_dir>/data, logging to <state_dir>/server.log."""
 
     def __init__(self, state_dir: Path, port: int, settings: dict[str, str] | None = None,
-                 major: int | None = None):
+                 major: int | None = None, bin_dir: Path | None = None):
+        """bin_dir: where the major's server programs are, when not where
+        runner/majors.py finds them."""
         self.major = major or majors.selected_major()
         self.user = server_user()
         self.port = port
         self.settings = {**BASE_SETTINGS, **(settings or {})}
-        self.bin_dir = self._reachable_bin_dir(majors.server_bin_dir(self.major))
+        self.bin_dir = self._reachable_bin_dir(bin_dir or majors.server_bin_dir(self.major))
         self.state_dir = self._reachable_state_dir(Path(state_dir))
         self.data_dir = self.state_dir / "data"
         self.log_file = self.state_dir / "server.log"
@@ -103,33 +101,14 @@ class Server:
         return subprocess.run(self._as_user(["test", *test_args]), cwd="/").returncode == 0
 
     def _reachable_bin_dir(self, bin_dir: Path) -> Path:
-        if self.user is None or self._user_can(["-x", str(bin_dir / "postgres")]):
+        if self.user is None:
             return bin_dir
-        # Copy the relocatable install (40 to 100 MB) once, outside the home;
-        # named by where it came from and when that was built, so that an
-        # upgraded wheel gets a new copy.
-        stat = (bin_dir / "postgres").stat()
-        key = hashlib.sha256(f"{bin_dir}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-        copy = SHARED_ROOT / f"pg-{self.major}-{key.hexdigest()[:12]}"
-        if not (copy / "bin" / "postgres").exists():
-            SHARED_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
-            tmp = copy.with_name(f"{copy.name}.tmp{os.getpid()}")
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.copytree(bin_dir.parent, tmp, symlinks=True)
-            subprocess.run(["chmod", "-R", "a+rX", str(tmp)], check=True)
-            try:
-                tmp.rename(copy)
-            except OSError:  # another process made the same copy first
-                shutil.rmtree(tmp, ignore_errors=True)
-        return copy / "bin"
+        return reachable.reachable_bin_dir(self.major, bin_dir, self.user, self._as_user)
 
     def _reachable_state_dir(self, wanted: Path) -> Path:
         if self.user is None:
             return wanted
-        if self._user_can(["-x", str(wanted.parent)]):
-            return wanted
-        key = hashlib.sha256(str(wanted).encode()).hexdigest()[:12]
-        return SHARED_ROOT / f"state-{key}"
+        return reachable.reachable_state_dir(wanted, self._user_can)
 
     def tool(self, name: str) -> str:
         """A server program of this major (initdb, pg_ctl, postgres)."""
