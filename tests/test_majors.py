@@ -50,6 +50,14 @@ def test_each_major_has_its_own_embedded_port_and_data(major, port, folder, monk
     assert config.embedded_state_dir(major) == config.REPO / folder
 
 
+@pytest.mark.parametrize("value", ["561015", "0", "80", "port", "-5"])
+def test_a_schema_pg_port_that_is_not_a_port_is_one_line_and_exit_2(value):
+    result = run_cli("server", "status", SCHEMA_PG_PORT=value)
+    assert result.returncode == EXIT_USAGE
+    assert result.stderr.strip() == (f"schema: SCHEMA_PG_PORT={value} is not a port: set it "
+                                     "to a number from 1024 to 65535")
+
+
 @pytest.mark.parametrize("version, warned", [
     (150000, False), (170010, False), (180006, False), (189999, False),
     (190000, True), (200001, True),
