@@ -105,7 +105,7 @@ rehearse: $(BENCH_STAMP) postgres-major
 # costs nothing.
 REHEARSE_GATE = $(BIN)/python -m runner rehearse --scale 0.1 --budget-ms 100 --out rehearse-out/gate
 
-test: lint pgbouncer postgres-major
+test: lint pgbouncer postgres-majors postgres-major
 	$(REHEARSE_GATE)
 	$(BIN)/python -m pytest
 

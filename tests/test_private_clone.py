@@ -78,7 +78,7 @@ def test_a_major_installed_in_a_private_folder_starts_and_answers(major, private
     if not found.installed:
         message = f"PostgreSQL {major} ({found.source}) is not installed: {found.hint}"
         if os.geteuid() == 0:
-            pytest.fail(message + " (as root every major is installed by make test-matrix)",
+            pytest.fail(message + " (as root make test installs every major)",
                         pytrace=False)
         pytest.skip(message)
     bin_dir = private_bin_dir(major, private)
