@@ -50,7 +50,7 @@ migrate: postgres-major
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/sqlfluff lint sql/ migrations/ bench/
+	$(BIN)/sqlfluff lint sql/ migrations/ bench/ workload/
 	$(BIN)/python -m runner lint
 	$(BIN)/python -m runner manifest check
 

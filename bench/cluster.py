@@ -13,8 +13,8 @@ from pathlib import Path
 
 import psycopg
 
-from runner import commands
-from runner.server import Server, throwaway_server
+from runner.migrate import commands
+from runner.servers.server import Server, throwaway_server
 
 DBNAME = "cadcam_bench"
 

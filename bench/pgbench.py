@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.config import SUPERUSER
-from runner.server import Server
+from runner.servers.server import Server
 
 # The machine has two cores: two pgbench threads share the clients.
 MAX_THREADS = 2

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bench import cluster, overhead
 from bench.run import BARE, BREAKDOWN_CLIENTS, JOBS, LARGE_TABLES, MIX, NO_AUDIT, Results
-from runner import majors
+from runner.servers import majors
 
 # A claim with its audit entry against the same claim with the audit trigger off.
 AUDIT_RATIO = 0.8

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import psycopg
 
-from bench import catalog, cluster, overhead, pgbench
-from bench.generate import Generator, Plan, bind
+from bench import cluster, overhead, pgbench
+from workload import catalog
+from workload.generate import Generator, Plan, bind
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORKLOADS = BENCH_DIR / "workloads"

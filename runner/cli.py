@@ -10,7 +10,8 @@ from pathlib import Path
 import psycopg
 from yoyo.exceptions import BadMigration
 
-from runner import catalog, commands, config, conventions, docs, lint, majors, manifest, server
+from runner import catalog, config, docs
+from runner.checks import conventions, lint
 from runner.connection import connect, first_line
 from runner.errors import (
     EXIT_CONVENTIONS,
@@ -20,7 +21,9 @@ from runner.errors import (
     EXIT_USAGE,
     RunnerError,
 )
-from runner.migration_files import bad_migration
+from runner.migrate import commands, manifest
+from runner.migrate.files import bad_migration
+from runner.servers import majors, server
 from runner.settings import Settings, parse_number
 
 
@@ -77,7 +80,7 @@ def cmd_conventions(args) -> None:
 
 
 def cmd_citus(schema, strict: bool) -> None:
-    from runner import citus
+    from runner.checks import citus
 
     blockers = citus.check(schema)
     print(citus.report(blockers))
@@ -87,7 +90,7 @@ def cmd_citus(schema, strict: bool) -> None:
 
 
 def cmd_replication_check(args) -> None:
-    from runner import replication
+    from runner.checks import replication
 
     with connect(server.database_url()) as conn:
         findings = replication.check(conn)

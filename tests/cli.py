@@ -10,7 +10,8 @@ from pathlib import Path
 
 import psycopg
 
-from runner import config, history
+from runner import config
+from runner.migrate import history
 
 
 def cli_env(env: dict | None = None, **extra) -> dict:

@@ -21,10 +21,11 @@ from pytest_postgresql import factories
 from pytest_postgresql.executors.noop import NoopExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from runner import commands, majors
 from runner.config import SUPERUSER
 from runner.errors import RunnerError
-from runner.server import TEST_SETTINGS, throwaway_server
+from runner.migrate import commands
+from runner.servers import majors
+from runner.servers.server import TEST_SETTINGS, throwaway_server
 from tests import pooler as pgbouncer
 from tests import replication, rows, soak
 

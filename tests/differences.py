@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import psycopg
 
-from runner.majors import server_major_of
+from runner.servers.majors import server_major_of
 
 
 def major(conn: psycopg.Connection) -> int:

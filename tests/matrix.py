@@ -20,7 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner import config, majors
+from runner import config
+from runner.servers import majors
 
 LOGS = config.REPO / ".matrix"
 SUMMARY = re.compile(r"^=+ (.+) in ([\d.]+)s")

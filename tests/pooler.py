@@ -28,7 +28,7 @@ import port_for
 import psycopg
 from psycopg import sql
 
-from runner.server import server_user
+from runner.servers.server import server_user
 
 BINARY_PATHS = ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer")
 INSTALL_HINT = ("pgbouncer is not installed: run `sudo apt-get install pgbouncer` "

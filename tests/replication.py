@@ -12,8 +12,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from runner import catalog, majors
+from runner import catalog
 from runner.errors import RunnerError
+from runner.servers import majors
 
 NAME = "cadcam_upgrade"  # the publication, the subscription and its slot
 # Where the run leaves its figures for the report at the end of the test run.

@@ -36,7 +36,7 @@ import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from bench import catalog
+from workload import catalog
 
 CLAIM = next(q for q in catalog.load() if q.name == "05_claim_next_job").statement
 # A worker that reports its own clock claims with it instead of now().

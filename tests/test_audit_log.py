@@ -40,7 +40,7 @@ from tests.audit import (
 from tests.roles import acting, as_session_user, denied, scalar, set_acting_user, temporary_role
 from tests.rows import CORE_TABLES
 
-BENCH_QUERIES = Path(__file__).resolve().parents[1] / "bench" / "queries"
+BENCH_QUERIES = Path(__file__).resolve().parents[1] / "workload" / "queries"
 
 SECRET_COLUMNS = {"users": {"password_hash"},
                   "sessions": {"refresh_token_hash", "access_token_jti"}}

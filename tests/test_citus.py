@@ -9,7 +9,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from runner import catalog, citus, config
+from runner import catalog, config
+from runner.checks import citus
 from tests.cli import run_cli
 
 # Every blocker of the migrated schema: keys that are unique without the

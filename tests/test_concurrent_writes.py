@@ -28,9 +28,9 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 
-from bench import catalog
 from tests import rows
 from tests.roles import acting, scalar, set_acting_user
+from workload import catalog
 
 CLAIM = next(q for q in catalog.load() if q.name == "05_claim_next_job").statement
 SKEWS = [timedelta(milliseconds=50), timedelta(seconds=2)]

@@ -8,8 +8,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from runner import config, conventions
+from runner import config
 from runner.catalog import read_schema
+from runner.checks import conventions
 
 # A well-formed parent table the cases refer to.
 BASE = """

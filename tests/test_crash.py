@@ -27,7 +27,7 @@ import pytest
 from psycopg import sql
 
 from runner import config
-from runner.server import Server, throwaway_server
+from runner.servers.server import Server, throwaway_server
 from tests import pooler, soak
 from tests.cli import extra_migration, migrations_copy, run_cli, start_cli
 from tests.soak import fetch

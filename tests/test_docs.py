@@ -16,8 +16,9 @@ import re
 import psycopg
 import pytest
 
-from runner import catalog, cli, commands, config, docs
+from runner import catalog, cli, config, docs
 from runner.errors import RunnerError
+from runner.migrate import commands
 
 COMMITTED = config.REPO / "docs" / "schema.md"
 STALE = "docs/schema.md is out of date: run `make docs` and commit it"

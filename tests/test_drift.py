@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from runner import config, dump
+from runner import config
+from runner.migrate import dump
 
 
 def build_from_sql_dir(url: str, psql: str) -> None:

@@ -9,7 +9,9 @@ import subprocess
 
 import pytest
 
-from runner import config, lint, manifest
+from runner import config
+from runner.checks import lint
+from runner.migrate import manifest
 
 
 def write_migration(folder, name: str, body: str, transactional: bool = True):

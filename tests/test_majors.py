@@ -9,9 +9,11 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from runner import commands, config, majors
+from runner import config
 from runner.errors import EXIT_SERVER, EXIT_USAGE, RunnerError
-from runner.guards import check_server_version
+from runner.migrate import commands
+from runner.migrate.guards import check_server_version
+from runner.servers import majors
 from tests import differences, rows
 from tests.cli import run_cli
 

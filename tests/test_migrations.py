@@ -12,8 +12,9 @@ import psycopg
 import pytest
 from yoyo import get_backend, read_migrations
 
-from runner import commands, config, dump
+from runner import config
 from runner.catalog import read_schema
+from runner.migrate import commands, dump
 from tests.cli import quiet
 
 MIGRATION_FILES = sorted(p for p in config.MIGRATIONS_DIR.glob("*.sql")

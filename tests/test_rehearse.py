@@ -21,8 +21,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from runner import config, manifest, rehearse
+from runner import config, rehearse
 from runner.errors import EXIT_OK, EXIT_REHEARSE
+from runner.migrate import manifest
 from runner.settings import Settings
 from tests.cli import extra_migration, migrations_copy, run_cli
 

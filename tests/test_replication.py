@@ -22,9 +22,11 @@ import port_for
 import psycopg
 import pytest
 
-from runner import commands, majors, replication
+from runner.checks import replication
 from runner.errors import EXIT_CONVENTIONS, EXIT_OK
-from runner.server import TEST_SETTINGS, throwaway_server
+from runner.migrate import commands
+from runner.servers import majors
+from runner.servers.server import TEST_SETTINGS, throwaway_server
 from tests import pooler, rows, soak
 from tests import replication as blue_green_steps
 from tests.cli import run_cli

@@ -10,8 +10,9 @@ import tempfile
 import port_for
 import pytest
 
-from runner import config, majors
+from runner import config
 from runner.errors import EXIT_SERVER, EXIT_USAGE
+from runner.servers import majors
 from tests.cli import ALL_APPLIED, MIGRATION_IDS, extra_migration, migrations_copy, run_cli
 
 

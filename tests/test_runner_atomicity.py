@@ -9,8 +9,9 @@ import psycopg
 import pytest
 from yoyo import get_backend, read_migrations
 
-from runner import commands, config, dump, engine
+from runner import config
 from runner.errors import EXIT_FAILED, EXIT_LOCK
+from runner.migrate import commands, dump, engine
 from runner.settings import Settings
 from tests.cli import applied_ids, extra_migration, migrations_copy, quiet, run_cli
 

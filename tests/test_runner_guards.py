@@ -12,7 +12,6 @@ import port_for
 import psycopg
 import pytest
 
-from runner import commands
 from runner.errors import (
     EXIT_FAILED,
     EXIT_REFUSED,
@@ -21,7 +20,8 @@ from runner.errors import (
     EXIT_VERIFY,
     RunnerError,
 )
-from runner.guards import check_server_version
+from runner.migrate import commands
+from runner.migrate.guards import check_server_version
 from runner.settings import Settings
 from tests.cli import MIGRATION_IDS, applied_ids, extra_migration, migrations_copy, quiet, run_cli
 

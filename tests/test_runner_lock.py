@@ -11,8 +11,8 @@ import time
 import psycopg
 import pytest
 
-from runner import lock
 from runner.errors import EXIT_LOCK
+from runner.migrate import lock
 from tests.cli import (
     ALL_APPLIED,
     MIGRATION_IDS,

@@ -14,8 +14,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from runner import cli, commands, config, dump, majors
+from runner import cli, config
 from runner.errors import EXIT_FAILED, EXIT_USAGE, EXIT_VERIFY, RunnerError
+from runner.migrate import commands, dump
+from runner.servers import majors
 from runner.settings import Settings
 from tests import differences
 from tests.cli import MIGRATION_IDS, applied_ids, migrations_copy, quiet, run_cli

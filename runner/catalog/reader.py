@@ -17,8 +17,8 @@ from pathlib import Path
 import psycopg
 from psycopg.rows import namedtuple_row
 
-from runner import history
 from runner.catalog import model
+from runner.migrate import history
 
 QUERIES_FILE = Path(__file__).with_name("queries.sql")
 

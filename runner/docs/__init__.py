@@ -14,12 +14,14 @@ from pathlib import Path
 
 import psycopg
 
-from runner import commands, config, server
+from runner import config
 from runner.catalog import read_schema
 from runner.docs.markdown import cell, code, link, md_table, one_line, prose, slug, sql_code
 from runner.docs.mermaid import mermaid_attribute, mermaid_entity, mermaid_type, relation
 from runner.docs.render import format_markdown
+from runner.migrate import commands
 from runner.scratch import scratch_database
+from runner.servers import server
 
 DEFAULT_OUTPUT = config.REPO / "docs" / "schema.md"
 

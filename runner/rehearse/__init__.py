@@ -27,13 +27,15 @@ from pathlib import Path
 
 import psycopg
 
-from runner import commands, config, manifest, server
+from runner import config
 from runner.errors import EXIT_FAILED, EXIT_REHEARSE, EXIT_USAGE, RunnerError
-from runner.migration_files import load_migrations
+from runner.migrate import commands, manifest
+from runner.migrate.files import load_migrations
 from runner.rehearse import report as reporting
 from runner.rehearse.traffic import Traffic, needed_locks
 from runner.rehearse.watch import Journal, Sampler
 from runner.scratch import scratch_database
+from runner.servers import server
 from runner.settings import Settings
 
 DEFAULT_OUT = config.REPO / "rehearse-out"
@@ -89,7 +91,7 @@ def shadow_database() -> Iterator[str]:
 def load_data(url: str, scale: float, out) -> dict[str, int]:
     """The benchmark generator's rows at this scale, then ANALYZE; the
     variables the catalog queries draw their parameters from."""
-    from bench.generate import Generator, Plan
+    from workload.generate import Generator, Plan
 
     plan = Plan.at(scale)
     started = time.monotonic()

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from bench import catalog
-from bench.generate import bind
 from bench.run import MIX
+from workload import catalog
+from workload.generate import bind
 
 APPLICATION_NAME = "schema-rehearse-traffic"
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from runner.connection import APPLICATION_NAME as RUNNER_NAME
-from runner.engine import Observer
+from runner.migrate.engine import Observer
 from runner.rehearse.traffic import APPLICATION_NAME as TRAFFIC_NAME
 
 # Relation locks of the runner's and the traffic's backends; for a waiting

@@ -18,14 +18,16 @@ from pathlib import Path
 
 from yoyo.backends import DatabaseBackend
 
-from runner import config, dump, history, majors
+from runner import config
 from runner.connection import connect, conninfo, open_backend
-from runner.engine import invalid_indexes, run_one
 from runner.errors import EXIT_USAGE, EXIT_VERIFY, RunnerError
-from runner.guards import check_environment, check_production_rollback, check_server_version
-from runner.lock import migration_lock
-from runner.migration_files import check_known, load_migrations, statements_of, up_to
+from runner.migrate import dump, history
+from runner.migrate.engine import invalid_indexes, run_one
+from runner.migrate.files import check_known, load_migrations, statements_of, up_to
+from runner.migrate.guards import check_environment, check_production_rollback, check_server_version
+from runner.migrate.lock import migration_lock
 from runner.scratch import scratch_database
+from runner.servers import majors
 from runner.settings import Settings
 
 

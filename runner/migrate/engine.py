@@ -26,10 +26,10 @@ import psycopg
 from psycopg import errors as pgerrors
 from yoyo.backends import DatabaseBackend
 
-from runner import history
 from runner.connection import first_line
 from runner.errors import EXIT_FAILED, EXIT_LOCK, EXIT_SERVER, RunnerError
-from runner.migration_files import line_of, statements_of
+from runner.migrate import history
+from runner.migrate.files import line_of, statements_of
 from runner.settings import Settings
 
 FINISHED_WORDS = {"apply": "applied", "rollback": "rolled back"}

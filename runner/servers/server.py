@@ -23,9 +23,10 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from runner import config, majors, reachable
+from runner import config
 from runner.config import SUPERUSER
 from runner.errors import EXIT_SERVER, RunnerError
+from runner.servers import majors, reachable
 
 # Settings of every embedded server. No Unix socket: its path would depend on
 # the folder, and 127.0.0.1 is all that clients here use.
