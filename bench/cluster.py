@@ -6,7 +6,6 @@ when we are root) with settings for a benchmark. Each setting says why.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import psycopg
 
 from runner.migrate import commands
-from runner.servers.server import Server, throwaway_server
+from runner.servers.server import Server, free_port, throwaway_server
 
 DBNAME = "cadcam_bench"
 
@@ -41,13 +40,6 @@ SETTINGS = {
     "jit": "off",
     "max_connections": "50",
 }
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

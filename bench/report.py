@@ -9,8 +9,9 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import cluster, overhead
-from bench.run import BARE, BREAKDOWN_CLIENTS, JOBS, LARGE_TABLES, MIX, NO_AUDIT, Results
+from bench.run import BARE, BREAKDOWN_CLIENTS, JOBS, LARGE_TABLES, NO_AUDIT, Results
 from runner.servers import majors
+from workload.mix import MIX
 
 # A claim with its audit entry against the same claim with the audit trigger off.
 AUDIT_RATIO = 0.8

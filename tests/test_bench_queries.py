@@ -19,7 +19,8 @@ from bench.run import BREAKDOWN, RETENTION, WORKLOADS, step_sql
 from runner.config import SUPERUSER
 from tests import rows
 from workload import catalog
-from workload.generate import Generator, Plan, bind, bulk_load
+from workload.generate import Generator, Plan, bulk_load
+from workload.params import bind
 
 # 2,000 users, 20,000 sessions, 6,000 models, 40,000 jobs: loads in seconds,
 # and large enough that a sequential scan is the planner's choice only when

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from workload.generate import PARAMETER, bind
+from workload.params import PARAMETER, bind
 
 QUERIES_DIR = Path(__file__).resolve().parent / "queries"
 SET_LINE = re.compile(r"\\set (\w+) random\((\S+), (\S+)\)$")

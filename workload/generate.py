@@ -11,7 +11,6 @@ which are switched off during the bulk load only: see bulk_load().
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+
+from workload.params import bind
 
 SQL_DIR = Path(__file__).resolve().parent / "generate"
 TABLES = ("users", "sessions", "licenses", "models", "jobs")
@@ -34,10 +35,6 @@ BATCH = {"users": 10_000, "lineages": 10_000, "sessions": 50_000, "jobs": 25_000
 # Average versions per lineage of bench.lineage_length (50% 1, 25% 2, 12% 3,
 # 8% 4, 5% 5), to turn a model count into a lineage count.
 VERSIONS_PER_LINEAGE = 1.93
-
-# A :name parameter in a generator or catalog file; '::' casts are not.
-PARAMETER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -80,16 +77,6 @@ class Plan:
             "sessions": round(self.sessions * fraction),
             "jobs": self.live + round(self.history * fraction),
         }
-
-
-def bind(text: str, values: dict, conn: psycopg.Connection) -> str:
-    """The SQL text with every :name replaced by the literal of values[name]."""
-    def literal(match: re.Match) -> str:
-        name = match.group(1)
-        if name not in values:
-            raise KeyError(f"no value for :{name}: pass it in the parameters")
-        return sql.Literal(values[name]).as_string(conn)
-    return PARAMETER.sub(literal, text)
 
 
 def read(name: str) -> str:

@@ -81,9 +81,7 @@ def shadow_database() -> Iterator[str]:
         with scratch_database(url, "rehearse") as shadow:
             yield shadow
         return
-    from bench.cluster import free_port
-
-    with server.throwaway_server(None, "schema-rehearse-", free_port(), {}) as local:
+    with server.throwaway_server(None, "schema-rehearse-", server.free_port(), {}) as local:
         local.ensure_database("rehearse")
         yield local.url("rehearse")
 

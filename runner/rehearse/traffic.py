@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from bench.run import MIX
 from workload import catalog
-from workload.generate import bind
+from workload.mix import MIX
+from workload.params import bind
 
 APPLICATION_NAME = "schema-rehearse-traffic"
 
