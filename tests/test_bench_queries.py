@@ -73,6 +73,34 @@ def test_every_catalog_query_says_what_issues_it():
         assert "Issued by:" in text, f"{query.name}: say which platform feature issues it"
 
 
+def test_every_catalog_query_is_sent_by_a_role_that_exists(db):
+    """Each query's Role line names one of the project's roles, and a query that
+    acts for a user is sent by a role that may name one (set_acting_user), for
+    a user its pgbench lines draw."""
+    roles = {name for (name,) in db.execute("SELECT rolname FROM pg_roles")}
+    for query in QUERIES:
+        assert query.role in roles, f"{query.name}: no role {query.role}"
+        if query.acting_user:
+            assert db.execute("SELECT has_function_privilege(%s, 'set_acting_user(bigint)',"
+                              " 'EXECUTE')", (query.role,)).fetchone()[0], query.name
+            assert any(line.startswith(f"\\set {query.acting_user} ") for line in query.sets)
+
+
+def test_a_query_without_a_role_line_is_refused(tmp_path):
+    path = tmp_path / "99_no_role.sql"
+    path.write_text("-- A query.\n-- Index: pk_jobs\nSELECT 1;\n")
+    with pytest.raises(ValueError, match=r"99_no_role.sql: add one '-- Role: <role>' line"):
+        catalog.parse(path)
+
+
+def test_an_acting_user_that_is_no_parameter_is_refused(tmp_path):
+    path = tmp_path / "99_acting.sql"
+    path.write_text("-- A query.\n-- Role: cadcam_app\n-- Acting user: user_id\n"
+                    "-- Index: pk_jobs\nSELECT 1;\n")
+    with pytest.raises(ValueError, match="names no :user_id parameter"):
+        catalog.parse(path)
+
+
 def test_pgbench_script_sets_parameters_before_the_statement():
     query = next(q for q in QUERIES if q.name == "01_session_lookup")
     script = query.pgbench_script().splitlines()

@@ -2,10 +2,14 @@
 scripts, and checking each query's plan.
 
 A catalog file is one statement with pgbench-style :name parameters, after a
-header of comments: the first line names the query, `-- Index: a, b` lists
-the indexes its plan must use (`a | b`: either of them), and each `-- pgbench: \\set ...` line is a
-pgbench meta-command that picks a parameter (random(lo, hi), where lo and hi
-are numbers or :variables given to pgbench with -D).
+header of comments: the first line names the query, `-- Role: r` names the
+role that sends it in production (the API's queries cadcam_app, the Celery
+workers' cadcam_worker, the operations and billing views' cadcam_admin),
+`-- Acting user: name` the parameter that holds the user it acts for, where
+it acts for one (set_acting_user), `-- Index: a, b` lists the indexes its
+plan must use (`a | b`: either of them), and each `-- pgbench: \\set ...`
+line is a pgbench meta-command that picks a parameter (random(lo, hi), where
+lo and hi are numbers or :variables given to pgbench with -D).
 """
 
 from __future__ import annotations
@@ -22,12 +26,15 @@ from workload.params import PARAMETER, bind
 
 QUERIES_DIR = Path(__file__).resolve().parent / "queries"
 SET_LINE = re.compile(r"\\set (\w+) random\((\S+), (\S+)\)$")
+ROLE = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 @dataclass(frozen=True)
 class Query:
     name: str
     title: str
+    role: str  # the role that sends it
+    acting_user: str | None  # the parameter naming the user it acts for, if it acts for one
     indexes: tuple[tuple[str, ...], ...]  # each group: any one of these indexes
     sets: tuple[str, ...]  # pgbench \set meta-commands
     statement: str  # the SQL, comment lines removed
@@ -55,12 +62,20 @@ def parse(path: Path) -> Query:
     lines = path.read_text().splitlines()
     header = [line[3:].strip() for line in lines if line.startswith("-- ")]
     field = {key: [h.split(":", 1)[1].strip() for h in header if h.startswith(key + ":")]
-             for key in ("Index", "pgbench")}
+             for key in ("Role", "Acting user", "Index", "pgbench")}
+    if len(field["Role"]) != 1 or not ROLE.fullmatch(field["Role"][0]):
+        raise ValueError(f"{path.name}: add one '-- Role: <role>' line to its header, the role"
+                         " that sends it (cadcam_app, cadcam_worker or cadcam_admin)")
     if not field["Index"]:
         raise ValueError(f"{path.name}: add a '-- Index: <index name>' line to its header")
     statement = "\n".join(line for line in lines if not line.lstrip().startswith("--")).strip()
+    acting = field["Acting user"][0] if field["Acting user"] else None
+    if acting is not None and acting not in PARAMETER.findall(statement):
+        raise ValueError(f"{path.name}: '-- Acting user: {acting}' names no :{acting} parameter"
+                         " of the statement")
     return Query(
         name=path.stem, title=header[0].rstrip("."),
+        role=field["Role"][0], acting_user=acting,
         indexes=tuple(tuple(alt.strip() for alt in group.split("|"))
                       for group in field["Index"][0].split(",")),
         sets=tuple(field["pgbench"]), statement=statement,

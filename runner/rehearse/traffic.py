@@ -26,24 +26,6 @@ from workload.params import bind
 
 APPLICATION_NAME = "schema-rehearse-traffic"
 
-# Who sends each catalog query, and whether it acts for the user it names:
-# the API as cadcam_app (for the user in :user_id; the token refresh before
-# any user is known), the Celery workers as cadcam_worker, the operations
-# and billing views as cadcam_admin.
-SENDERS = {
-    "01_session_lookup": ("cadcam_app", None),
-    "02_active_license": ("cadcam_app", "user_id"),
-    "03_latest_models": ("cadcam_app", "user_id"),
-    "04_jobs_dashboard": ("cadcam_admin", None),
-    "05_claim_next_job": ("cadcam_worker", None),
-    "06_job_progress": ("cadcam_worker", None),
-    "07_models_by_params": ("cadcam_worker", None),
-    "08_jobs_by_machine": ("cadcam_admin", None),
-    "09_licenses_expiring": ("cadcam_admin", None),
-}
-
-ROLES = frozenset(role for role, _ in SENDERS.values())
-
 # The table locks a statement takes: every table it names is read (ACCESS
 # SHARE); UPDATE's target is written (ROW EXCLUSIVE); FOR UPDATE locks rows
 # of what it reads (ROW SHARE).
@@ -99,6 +81,7 @@ class Traffic:
         self.queries = {q.name: q for q in catalog.load() if q.name in MIX}
         names = sorted(self.queries)
         self.names, self.weights = names, [MIX[n] for n in names]
+        self.roles = sorted({q.role for q in self.queries.values()})
         self.as_roles, self.acting_sql = self._release()
 
     def _release(self) -> tuple[bool, str]:
@@ -108,11 +91,11 @@ class Traffic:
         once it exists (before 0024, SET LOCAL app.user_id)."""
         with psycopg.connect(self.url) as conn:
             roles = conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = ANY(%s)",
-                                 (sorted(ROLES),)).fetchone()[0]
+                                 (self.roles,)).fetchone()[0]
             function = conn.execute("SELECT to_regproc('set_acting_user')").fetchone()[0]
         acting = ("SELECT set_acting_user(%d)" if function else
                   "SELECT set_config('app.user_id', '%d', true)")
-        return roles == len(ROLES), acting
+        return roles == len(self.roles), acting
 
     def start(self) -> None:
         for number in range(self.clients):
@@ -161,12 +144,11 @@ class Traffic:
         query's locks are held no longer than the query runs."""
         query = self.queries[name]
         values = query.sample(self.variables, rng)
-        role, acting = SENDERS[name]
         parts = ["BEGIN"]
         if self.as_roles:
-            parts.append(f"SET LOCAL ROLE {role}")
-            if acting:
-                parts.append(self.acting_sql % int(values[acting]))
+            parts.append(f"SET LOCAL ROLE {query.role}")
+            if query.acting_user:
+                parts.append(self.acting_sql % int(values[query.acting_user]))
         parts += [f"/* rehearse:{name} */ " + bind(query.statement.rstrip().rstrip(";"),
                                                    values, conn), "ROLLBACK"]
         try:

@@ -6,6 +6,7 @@
 -- The application sends the digest as a parameter; here the digest of the
 -- generator's n-th token ('refresh-token-<n>') stands in for it, so that
 -- pgbench can pick any session.
+-- Role: cadcam_app
 -- Index: uq_sessions_refresh_token_hash
 -- pgbench: \set session_no random(1, :sessions)
 SELECT

@@ -4,6 +4,8 @@
 -- Either index serves it: the user's licenses (one or two rows), or the GiST
 -- index of ex_licenses_active_overlap, which holds active licenses only; the
 -- planner picks either depending on the parameter.
+-- Role: cadcam_app
+-- Acting user: user_id
 -- Index: idx_licenses_user_id | ex_licenses_active_overlap
 -- pgbench: \set user_id random(1, :users)
 SELECT

@@ -2,6 +2,8 @@
 -- Issued by: the model library page of the web app and the FreeCAD add-on's
 -- "Open from cloud" dialog: the newest version of each of the user's models
 -- (a version that no other version has as parent), newest first.
+-- Role: cadcam_app
+-- Acting user: user_id
 -- Index: idx_models_user_id, uq_models_parent_model_id_user_id_parent_version
 -- pgbench: \set user_id random(1, :users)
 SELECT

@@ -3,6 +3,7 @@
 -- queued jobs to watch). Keyset paging: the next page asks for jobs created
 -- before the last one shown, so a deep page costs what the first one does.
 -- Here a random point in the last day stands in for "the last one shown".
+-- Role: cadcam_admin
 -- Index: idx_jobs_status_created_at
 -- pgbench: \set status_no random(1, 4)
 -- pgbench: \set minutes_ago random(0, 1440)

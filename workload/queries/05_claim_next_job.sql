@@ -5,6 +5,7 @@
 -- pass over each other's rows instead of queueing behind them; the CTE picks
 -- the id with LIMIT before the UPDATE, as mature PostgreSQL job queues do.
 -- ck_jobs_running_has_started_at: a running job has started_at.
+-- Role: cadcam_worker
 -- Index: idx_jobs_priority_created_at_queued
 WITH next_job AS (
     SELECT q.id

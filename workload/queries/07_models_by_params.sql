@@ -2,6 +2,7 @@
 -- Issued by: the parametric part generator before it builds a part from a
 -- template: is there already a model from the same template, material and
 -- size to reuse? Newest first.
+-- Role: cadcam_worker
 -- Index: gin_models_params
 -- pgbench: \set template_no random(1, 12)
 -- pgbench: \set material_no random(1, 10)

@@ -1,6 +1,7 @@
 -- Jobs by machine: jsonb containment on jobs.metrics.
 -- Issued by: the machine page of the shop-floor view: the latest jobs that
 -- ran on one machine tool (workers report it in metrics.machine).
+-- Role: cadcam_admin
 -- Index: gin_jobs_metrics
 -- pgbench: \set machine_no random(1, 500)
 SELECT

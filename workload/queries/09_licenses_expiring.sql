@@ -1,6 +1,7 @@
 -- Licenses expiring in the next 7 days.
 -- Issued by: the nightly billing sweep: renewal reminders by e-mail and SMS,
 -- and automatic renewal of licenses with auto_renew.
+-- Role: cadcam_admin
 -- Index: idx_licenses_status_ends_at
 SELECT
     l.id,

@@ -6,6 +6,7 @@
 -- and one lock per job instead of ten of each; fewer than ten come back
 -- when fewer are queued or free.
 -- ck_jobs_running_has_started_at: a running job has started_at.
+-- Role: cadcam_worker
 -- Index: idx_jobs_priority_created_at_queued
 WITH next_jobs AS (
     SELECT q.id
