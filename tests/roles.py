@@ -1,9 +1,9 @@
 """Acting as the project's real roles in tests, as the application does.
 
 Rows are usually made as the superuser (who bypasses row-level security);
-a check then runs as a group role in one transaction: SET LOCAL ROLE, then
-set_acting_user(id) where the role acts for a user, exactly the one way the
-docs/security.md gives the application.
+a check then runs as a group role in one transaction, acting(db, role,
+user_id): set_acting_user(id) where the role acts for a user, then SET LOCAL
+ROLE, as the platform's clients send theirs (workload/clients.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 from psycopg import sql
 
 from tests.rows import CORE_TABLES  # noqa: F401 - the tables the roles act on
+from workload.clients import acting, set_acting_user  # noqa: F401 - the platform's own way
 
 ROLES = ["cadcam_owner", "cadcam_app", "cadcam_worker", "cadcam_readonly", "cadcam_auditor",
          "cadcam_admin"]
@@ -29,19 +30,6 @@ def as_role(db: psycopg.Connection, role: str):
         yield db
     finally:
         db.execute("RESET ROLE")
-
-
-@contextmanager
-def acting(db: psycopg.Connection, role: str, user_id: int | None = None):
-    """One transaction as `role` (SET LOCAL ROLE), acting for user_id when given
-    (set_acting_user), as the application runs its transactions. The acting
-    user is named first, by the session user, so that any role can be tried
-    with one (only cadcam_app and cadcam_admin may call set_acting_user)."""
-    with db.transaction():
-        if user_id is not None:
-            set_acting_user(db, user_id)
-        db.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
-        yield db
 
 
 def as_app(db: psycopg.Connection, user_id: int):
@@ -93,8 +81,3 @@ def temporary_role(db: psycopg.Connection, prefix: str, options: str):
         db.execute("RESET ROLE")
         db.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
         db.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
-
-
-def set_acting_user(db: psycopg.Connection, user_id: int) -> None:
-    """Name the acting user of the current transaction, the one documented way."""
-    db.execute("SELECT set_acting_user(%s)", (user_id,))

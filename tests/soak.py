@@ -37,6 +37,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from workload import catalog
+from workload.clients import set_acting_user
 
 CLAIM = next(q for q in catalog.load() if q.name == "05_claim_next_job").statement
 # A worker that reports its own clock claims with it instead of now().
@@ -227,7 +228,7 @@ class AppClient(Client):
         the application checks it in the transaction that writes, under a
         key share lock, so that an erasure either waits for this transaction
         (and then scrubs what it wrote) or is seen by it."""
-        conn.execute("SELECT set_acting_user(%s)", (self.user_id,))
+        set_acting_user(conn, self.user_id)
         status = one(conn, "SELECT status FROM users WHERE id = %s FOR KEY SHARE", (self.user_id,))
         if status in (None, "deleted"):
             raise Erased
@@ -382,7 +383,7 @@ class AppClient(Client):
             self.ledger.add("keys", key, job_id)
         elif repeat:  # the application finds the first job by its key
             def find(conn):
-                conn.execute("SELECT set_acting_user(%s)", (self.user_id,))
+                set_acting_user(conn, self.user_id)
                 return one(conn, "SELECT id FROM jobs WHERE idempotency_key = %s", (key,))
             found = self.attempt("find job by key", find)
             if found is not None and found != self.ledger.keys.get(key):
@@ -390,7 +391,7 @@ class AppClient(Client):
 
     def browse(self):
         def work(conn):
-            conn.execute("SELECT set_acting_user(%s)", (self.user_id,))
+            set_acting_user(conn, self.user_id)
             owners = conn.execute("""
                 SELECT 'users', id FROM users
                 UNION ALL SELECT 'sessions', user_id FROM sessions
@@ -441,7 +442,7 @@ class TabClient(Client):
 
     def step(self):
         def work(conn):
-            conn.execute("SELECT set_acting_user(%s)", (self.user_id,))
+            set_acting_user(conn, self.user_id)
             return conn.execute("""
                 UPDATE users SET metadata = jsonb_set(metadata, '{clicks}',
                     to_jsonb(coalesce((metadata ->> 'clicks')::integer, 0) + 1))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from workload import catalog
+from workload import catalog, clients
 from workload.mix import MIX
 from workload.params import bind
 
@@ -93,8 +93,7 @@ class Traffic:
             roles = conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = ANY(%s)",
                                  (self.roles,)).fetchone()[0]
             function = conn.execute("SELECT to_regproc('set_acting_user')").fetchone()[0]
-        acting = ("SELECT set_acting_user(%d)" if function else
-                  "SELECT set_config('app.user_id', '%d', true)")
+        acting = clients.SET_ACTING_USER if function else clients.SET_APP_USER_ID
         return roles == len(self.roles), acting
 
     def start(self) -> None:
@@ -139,22 +138,16 @@ class Traffic:
             conn.close()
 
     def _send(self, conn: psycopg.Connection, name: str, rng: random.Random) -> str | None:
-        """One round trip: the transaction, its role and acting user, the
-        query and the rollback in one simple-protocol string, so that the
-        query's locks are held no longer than the query runs."""
+        """One round trip (workload.clients.send): the transaction, its acting
+        user and role, the query and the rollback."""
         query = self.queries[name]
         values = query.sample(self.variables, rng)
-        parts = ["BEGIN"]
-        if self.as_roles:
-            parts.append(f"SET LOCAL ROLE {query.role}")
-            if query.acting_user:
-                parts.append(self.acting_sql % int(values[query.acting_user]))
-        parts += [f"/* rehearse:{name} */ " + bind(query.statement.rstrip().rstrip(";"),
-                                                   values, conn), "ROLLBACK"]
+        role = query.role if self.as_roles else None
+        user_id = values[query.acting_user] if self.as_roles and query.acting_user else None
+        statement = f"/* rehearse:{name} */ " + bind(query.statement.rstrip().rstrip(";"),
+                                                     values, conn)
         try:
-            conn.execute("; ".join(parts))
+            clients.send(conn, statement, role, user_id, self.acting_sql)
             return None
         except psycopg.Error as exc:
-            if not conn.closed:
-                conn.execute("ROLLBACK")
             return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
