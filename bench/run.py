@@ -15,7 +15,7 @@ import psycopg
 
 from bench import cluster, overhead, pgbench
 from workload import catalog
-from workload.generate import Generator, Plan
+from workload.generate import TABLES, Generator, Plan
 from workload.mix import MIX
 from workload.params import bind
 
@@ -59,12 +59,7 @@ RETENTION = (
     ("jobs", "WITH gone AS (DELETE FROM jobs WHERE finished_at < %(t0)s - interval '700 days'"
              " RETURNING 1) SELECT count(*) FROM gone"),
 )
-TABLES = ("users", "sessions", "licenses", "models", "jobs")
 LARGE_TABLES = set(TABLES)
-
-
-def without_comments(text: str) -> str:
-    return "\n".join(line for line in text.splitlines() if not line.startswith("--")).strip()
 
 
 def step_sql(change: str | Path) -> str:
@@ -140,10 +135,6 @@ class Bench:
             rows = conn.execute(bind(text, values or {}, conn) if values else text)
             return rows.fetchall() if rows.description else None
 
-    def variables(self) -> dict[str, int]:
-        done = self.generator.done
-        return {"sessions": done["sessions"], "users": done["users"], "running": self.plan.running}
-
     def script(self, name: str) -> Path:
         """The pgbench script of a catalog query or a workload file, written under out/."""
         text = (self.queries[name].pgbench_script() if name in self.queries
@@ -156,8 +147,8 @@ class Bench:
               ) -> pgbench.Run:
         scripts = [(self.script(n), w)
                    for n, w in zip(names, weights or [1] * len(names), strict=True)]
-        return pgbench.run(self.server, cluster.DBNAME, scripts, clients, self.variables(),
-                           self.seconds)
+        return pgbench.run(self.server, cluster.DBNAME, scripts, clients,
+                           self.generator.variables(), self.seconds)
 
     def settle(self) -> None:
         """VACUUM and ANALYZE everything: the state every measurement starts from."""
@@ -181,9 +172,9 @@ class Bench:
         query, bare_workload = BATCHES[batch]
         text = (WORKLOADS / f"{bare_workload}.sql").read_text() if bare \
             else self.queries[query].statement
-        statement = without_comments(text)
+        statement = catalog.without_comments(text)
         if commit:
-            refill = without_comments((WORKLOADS / "refill.sql").read_text())
+            refill = catalog.without_comments((WORKLOADS / "refill.sql").read_text())
             body = (f"\\set user_id random(1, :users)\n\\set batch {batch}\n"
                     f"{statement}\n{refill}\n")
         else:
@@ -200,7 +191,7 @@ class Bench:
             self.sql(f"ALTER TABLE jobs DISABLE TRIGGER {AUDIT_TRIGGER}")
         try:
             run = pgbench.run(self.server, cluster.DBNAME, [(script, 1)], clients,
-                              self.variables(), self.seconds)
+                              self.generator.variables(), self.seconds)
         finally:
             if kind == NO_AUDIT:
                 self.sql(f"ALTER TABLE jobs ENABLE TRIGGER {AUDIT_TRIGGER}")
@@ -322,7 +313,7 @@ class Bench:
 
     def plans(self) -> list[catalog.PlanCheck]:
         with psycopg.connect(self.url, autocommit=True) as conn:
-            return catalog.check_all(conn, self.variables())
+            return catalog.check_all(conn, self.generator.variables())
 
     def tables(self) -> list[tuple[str, int, int]]:
         return [tuple(row) for row in self.sql(

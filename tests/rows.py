@@ -18,10 +18,12 @@ import pytest
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from workload.generate import TABLES
+
 _serial = itertools.count(1)
 
 # The five core tables of the spec, in the order they depend on each other.
-CORE_TABLES = ["users", "sessions", "licenses", "models", "jobs"]
+CORE_TABLES = list(TABLES)
 # The core tables that hold a user's rows through a user_id column.
 OWNED_TABLES = CORE_TABLES[1:]
 

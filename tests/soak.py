@@ -39,7 +39,7 @@ from psycopg.types.json import Jsonb
 from workload import catalog
 from workload.clients import set_acting_user
 
-CLAIM = next(q for q in catalog.load() if q.name == "05_claim_next_job").statement
+CLAIM = catalog.query("05_claim_next_job").statement
 # A worker that reports its own clock claims with it instead of now().
 CLAIM_WITH_CLOCK = CLAIM.replace("started_at = now()", "started_at = %(clock)s")
 assert CLAIM_WITH_CLOCK != CLAIM, "the catalog's claim no longer sets started_at = now()"

@@ -18,7 +18,6 @@ import os
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -39,8 +38,7 @@ from tests.audit import (
 )
 from tests.roles import acting, as_session_user, denied, scalar, set_acting_user, temporary_role
 from tests.rows import CORE_TABLES
-
-BENCH_QUERIES = Path(__file__).resolve().parents[1] / "workload" / "queries"
+from workload import catalog
 
 SECRET_COLUMNS = {"users": {"password_hash"},
                   "sessions": {"refresh_token_hash", "access_token_jti"}}
@@ -764,7 +762,7 @@ def test_jobs_update_entry_is_the_one_audit_row_change_writes(twin, change):
 
 @pytest.mark.parametrize("query", ["05_claim_next_job", "10_claim_next_jobs"])
 def test_a_claims_entries_are_the_ones_audit_row_change_writes(twin, query):
-    statement = (BENCH_QUERIES / f"{query}.sql").read_text()
+    statement = catalog.query(query).statement
     queued = [rows.job(twin, status="queued", input_params='{"tool": "T1"}') for _ in range(12)]
     mark = marker(twin)
     with acting(twin, "cadcam_worker"):

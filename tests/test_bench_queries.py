@@ -19,21 +19,20 @@ from bench.run import BREAKDOWN, RETENTION, WORKLOADS, step_sql
 from runner.config import SUPERUSER
 from tests import rows
 from workload import catalog, clients
-from workload.generate import Generator, Plan, bulk_load
+from workload.generate import TABLES, Generator, Plan, bulk_load
 from workload.params import bind
 
 # 2,000 users, 20,000 sessions, 6,000 models, 40,000 jobs: loads in seconds,
 # and large enough that a sequential scan is the planner's choice only when
 # no index serves the query.
 SCALE = 0.02
-TABLES = {"users", "sessions", "licenses", "models", "jobs"}
 QUERIES = catalog.load()
-CLAIM = next(q for q in QUERIES if q.name == "05_claim_next_job")
+CLAIM = catalog.query("05_claim_next_job")
 
 
 @pytest.fixture(scope="module")
-def loaded(pg_server, migrated_proc):
-    """(connection, plan) of a clone of the migrated template filled by the generator."""
+def generated(pg_server, migrated_proc):
+    """(connection, generator) of a clone of the migrated template filled by the generator."""
     name = f"bench_catalog_{os.getpid()}"
     janitor = DatabaseJanitor(user=SUPERUSER, host="127.0.0.1", port=pg_server.port,
                               dbname=name, template_dbname=migrated_proc.template_dbname)
@@ -43,30 +42,33 @@ def loaded(pg_server, migrated_proc):
         generator.grow(1.0)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM (ANALYZE)")  # the test server runs no autovacuum
-            yield conn, generator.plan
+            yield conn, generator
 
 
-def variables(plan: Plan) -> dict[str, int]:
-    return {"sessions": plan.sessions, "users": plan.users, "running": plan.running}
+@pytest.fixture
+def loaded(generated):
+    """(connection, plan) of the generated database."""
+    conn, generator = generated
+    return conn, generator.plan
 
 
 @pytest.mark.parametrize("generic", [False, True], ids=["custom", "generic"])
 @pytest.mark.parametrize("query", QUERIES, ids=[q.name for q in QUERIES])
-def test_catalog_query_uses_its_index(loaded, query, generic):
-    conn, plan = loaded
-    values = query.sample(variables(plan), random.Random(query.name))
+def test_catalog_query_uses_its_index(generated, query, generic):
+    conn, generator = generated
+    values = query.sample(generator.variables(), random.Random(query.name))
     check = catalog.check(conn, query, values, generic)
-    assert check.problems(TABLES) == []
+    assert check.problems(set(TABLES)) == []
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=[q.name for q in QUERIES])
-def test_catalog_query_runs_as_its_role(loaded, query):
+def test_catalog_query_runs_as_its_role(generated, query):
     """As the role its header names, for its acting user, as rehearse sends it
     (the claim and the progress update write: rolled back)."""
-    conn, plan = loaded
-    values = query.sample(variables(plan), random.Random(query.name))
+    conn, generator = generated
+    values = query.sample(generator.variables(), random.Random(query.name))
     user_id = values[query.acting_user] if query.acting_user else None
-    clients.send(conn, bind(query.statement.rstrip(";"), values, conn), query.role, user_id)
+    clients.send(conn, query.bound(values, conn), query.role, user_id)
 
 
 def test_every_catalog_query_says_what_issues_it():
@@ -104,7 +106,7 @@ def test_an_acting_user_that_is_no_parameter_is_refused(tmp_path):
 
 
 def test_pgbench_script_sets_parameters_before_the_statement():
-    query = next(q for q in QUERIES if q.name == "01_session_lookup")
+    query = catalog.query("01_session_lookup")
     script = query.pgbench_script().splitlines()
     assert script[0] == r"\set session_no random(1, :sessions)"
     assert script[-1].endswith(";") and not any(line.startswith("--") for line in script)
@@ -213,7 +215,7 @@ def test_breakdown_ends_with_jobs_shaped_like_the_bare_table(db):
     db.execute(CLAIM.statement)  # the claim still runs on what is left
 
 
-BATCH = next(q for q in QUERIES if q.name == "10_claim_next_jobs")
+BATCH = catalog.query("10_claim_next_jobs")
 QUEUE_ORDER = "SELECT id FROM jobs WHERE status = 'queued' ORDER BY priority, created_at"
 
 

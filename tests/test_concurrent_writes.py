@@ -32,7 +32,7 @@ from tests import rows
 from tests.roles import acting, scalar, set_acting_user
 from workload import catalog
 
-CLAIM = next(q for q in catalog.load() if q.name == "05_claim_next_job").statement
+CLAIM = catalog.query("05_claim_next_job").statement
 SKEWS = [timedelta(milliseconds=50), timedelta(seconds=2)]
 
 

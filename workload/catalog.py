@@ -42,6 +42,11 @@ class Query:
     def pgbench_script(self) -> str:
         return "\n".join([*self.sets, self.statement]) + "\n"
 
+    def bound(self, values: dict, conn: psycopg.Connection) -> str:
+        """The statement with these values in place of its :parameters, without
+        its final semicolon (to send on, or to EXPLAIN)."""
+        return bind(self.statement.rstrip(";"), values, conn)
+
     def sample(self, variables: dict[str, int], rng: random.Random) -> dict[str, int]:
         """Values for the :parameters, drawn as the pgbench \\set lines would."""
         def number(token: str) -> int:
@@ -58,6 +63,17 @@ class Query:
         return values
 
 
+def without_comments(text: str) -> str:
+    """The SQL text without its comment lines."""
+    return "\n".join(line for line in text.splitlines()
+                     if not line.lstrip().startswith("--")).strip()
+
+
+def query(name: str) -> Query:
+    """The catalog query of that name."""
+    return parse(QUERIES_DIR / f"{name}.sql")
+
+
 def parse(path: Path) -> Query:
     lines = path.read_text().splitlines()
     header = [line[3:].strip() for line in lines if line.startswith("-- ")]
@@ -68,7 +84,7 @@ def parse(path: Path) -> Query:
                          " that sends it (cadcam_app, cadcam_worker or cadcam_admin)")
     if not field["Index"]:
         raise ValueError(f"{path.name}: add a '-- Index: <index name>' line to its header")
-    statement = "\n".join(line for line in lines if not line.lstrip().startswith("--")).strip()
+    statement = without_comments(path.read_text())
     acting = field["Acting user"][0] if field["Acting user"] else None
     if acting is not None and acting not in PARAMETER.findall(statement):
         raise ValueError(f"{path.name}: '-- Acting user: {acting}' names no :{acting} parameter"
@@ -98,7 +114,7 @@ def explain(conn: psycopg.Connection, query: Query, values: dict, generic: bool)
     as literals (a custom plan), or as $n parameters under force_generic_plan (the
     plan a prepared statement settles on, as with pgbench -M prepared)."""
     if not generic:
-        text = bind(query.statement.rstrip(";"), values, conn)
+        text = query.bound(values, conn)
         return conn.execute(f"EXPLAIN (FORMAT JSON) {text}").fetchone()[0][0]["Plan"]
     order = list(dict.fromkeys(PARAMETER.findall(query.statement)))
     text = PARAMETER.sub(lambda m: f"${order.index(m.group(1)) + 1}", query.statement)

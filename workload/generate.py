@@ -25,6 +25,8 @@ from psycopg import sql
 from workload.params import bind
 
 SQL_DIR = Path(__file__).resolve().parent / "generate"
+# The platform's five core tables, in the order they depend on each other:
+# the tables the generator fills.
 TABLES = ("users", "sessions", "licenses", "models", "jobs")
 WORKERS = 2
 
@@ -147,6 +149,12 @@ class Generator:
         self.done = {"users": 0, "lineages": 0, "sessions": 0, "jobs": 0}
         self.seconds: dict[str, float] = {}
         self.audit_triggers: list[str] = []  # switched off during the loads
+
+    def variables(self) -> dict[str, int]:
+        """What the catalog's pgbench lines draw parameters from (pgbench -D):
+        the sessions and users made so far, the running jobs."""
+        return {"sessions": self.done["sessions"], "users": self.done["users"],
+                "running": self.plan.running}
 
     def grow(self, fraction: float, history_only: bool = False) -> dict[str, int]:
         """Generate up to this fraction of the plan; returns rows added per table."""

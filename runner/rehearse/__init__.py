@@ -105,8 +105,7 @@ def load_data(url: str, scale: float, out) -> dict[str, int]:
     out(f"loaded scale {scale:g} in {time.monotonic() - started:.1f} s: "
         f"{generator.done['users']} users, {generator.done['sessions']} sessions, "
         f"{generator.done['jobs']} jobs")
-    return {"sessions": generator.done["sessions"], "users": generator.done["users"],
-            "running": plan.running}
+    return generator.variables()
 
 
 def build(url: str, settings: Settings, base: str | None, pending: list[str], scale: float,

@@ -22,7 +22,6 @@ import psycopg
 
 from workload import catalog, clients
 from workload.mix import MIX
-from workload.params import bind
 
 APPLICATION_NAME = "schema-rehearse-traffic"
 
@@ -144,8 +143,7 @@ class Traffic:
         values = query.sample(self.variables, rng)
         role = query.role if self.as_roles else None
         user_id = values[query.acting_user] if self.as_roles and query.acting_user else None
-        statement = f"/* rehearse:{name} */ " + bind(query.statement.rstrip().rstrip(";"),
-                                                     values, conn)
+        statement = f"/* rehearse:{name} */ " + query.bound(values, conn)
         try:
             clients.send(conn, statement, role, user_id, self.acting_sql)
             return None
