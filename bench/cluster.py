@@ -1,6 +1,6 @@
 """The benchmark's own PostgreSQL 17: a scratch cluster, started for one run and deleted after it.
 
-It is runner.server.Server (which runs PostgreSQL as an unprivileged user
+It is runner.servers.server.Server (which runs PostgreSQL as an unprivileged user
 when we are root) with settings for a benchmark. Each setting says why.
 """
 

@@ -3,7 +3,7 @@ a template database migrated once, and a fresh clone of that template for
 every test.
 
 pytest-postgresql's own process fixture refuses to run as root (pg_ctl:
-cannot be run as root), so the session server is started by runner.server,
+cannot be run as root), so the session server is started by runner.servers.server,
 which runs it as an unprivileged user when needed. The plugin's
 DatabaseJanitor builds the template and its client factory clones it.
 """

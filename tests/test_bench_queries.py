@@ -1,4 +1,4 @@
-"""The benchmark's query catalog (bench/queries) on generated data.
+"""The workload's query catalog (workload/queries) on generated data.
 
 The data generator fills one database at a moderate scale, once for the
 module; each catalog query's plan, custom and generic, must use its intended

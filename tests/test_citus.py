@@ -1,4 +1,4 @@
-"""Citus readiness (runner.citus): today's migrated schema has exactly the
+"""Citus readiness (runner.checks.citus): today's migrated schema has exactly the
 blockers docs/citus.md resolves; a probe schema that follows every rule has
 none; adding one offending object to it gives exactly that object's blocker;
 and `conventions --citus` reports them, exiting 7 only with --strict.

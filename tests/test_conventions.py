@@ -1,4 +1,4 @@
-"""Schema conventions (runner.conventions): the migrated schema keeps every
+"""Schema conventions (runner.checks.conventions): the migrated schema keeps every
 rule; for each rule a bad object built in a scratch database is reported with
 the rule's id, and its correct twin is not; a table added later is checked too.
 """

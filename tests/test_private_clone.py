@@ -5,7 +5,7 @@ Root's home is mode 700 on Debian, and so is every `mktemp -d`. A clone there
 holds the 16 npm build and the 17 and 18 wheels in its .venv, where the
 unprivileged server user (root cannot run PostgreSQL) cannot reach them; the
 runner then copies each install with the libraries it links from beside it
-(runner/reachable.py). These tests lay each install out exactly as a private
+(runner/servers/reachable.py). These tests lay each install out exactly as a private
 clone has it, as the package manager put it, under a fresh mode-700 folder,
 and start a real server from there. Debian's 15 lives in /usr/lib wherever
 the clone is, so only its data folder is private.

@@ -9,7 +9,7 @@ middle of it. Then the cut-over of docs/replication.md: the traffic stops,
 the subscriber catches up, the subscription is dropped, the sequences are
 set, and the new server takes writes.
 
-Also schema replication-check (runner/replication.py), on probe tables.
+Also schema replication-check (runner/checks/replication.py), on probe tables.
 """
 
 from __future__ import annotations

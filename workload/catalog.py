@@ -1,4 +1,4 @@
-"""The query catalog (bench/queries/*.sql): reading it, turning it into pgbench
+"""The query catalog (workload/queries/*.sql): reading it, turning it into pgbench
 scripts, and checking each query's plan.
 
 A catalog file is one statement with pgbench-style :name parameters, after a

@@ -1,7 +1,7 @@
 """The data generator: fills a migrated database with realistic data at a scale factor.
 
 Every row is made on the server by the INSERT ... SELECT generate_series
-statements of bench/generate/*.sql, batch by batch, by two connections at
+statements of workload/generate/*.sql, batch by batch, by two connections at
 once (the machine has two cores). Values come from hashes of the row
 number, so a scale gives the same data on every run. The generator connects
 as the superuser, which row-level security lets through, and goes through

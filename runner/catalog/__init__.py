@@ -2,9 +2,10 @@
 
 queries.sql holds every read of pg_catalog, and decides once what belongs to
 the project; reader.py runs them into the frozen dataclasses of model.py.
-The conventions gate (runner.conventions), docs/schema.md (runner.docs) and
-the catalog tests all use this model; verify's pg_dump comparison is
-runner.dump.
+The checks (runner.checks), docs/schema.md (runner.docs) and the catalog
+tests all use this model; verify's pg_dump comparison is runner.migrate.dump.
+
+Imports runner.migrate.history only (the migrations a schema holds).
 """
 
 from runner.catalog.model import (

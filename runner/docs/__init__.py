@@ -6,6 +6,9 @@ reads its catalog into the Schema model (runner.catalog), renders it as
 Markdown (render.py, with markdown.py and mermaid.py) and drops the scratch
 database again, so the file never depends on the state of a developer's
 database. tests/test_docs.py fails when the committed file is out of date.
+
+Imports the foundation, runner.catalog, runner.migrate (to build the schema)
+and runner.servers (the embedded server to build it on).
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 the bookkeeping (_yoyo_migration, _yoyo_log) so that plain `yoyo apply` and
 the runner share one history; the runner adds what yoyo lacks:
 
-* the migration lock (runner.lock) is taken first, and the pending
+* the migration lock (lock.py) is taken first, and the pending
   migrations are worked out only after it is held;
-* each migration runs with its record, as runner.engine says;
-* guards (runner.guards): server version, the environment recorded in the
+* each migration runs with its record, as engine.py says;
+* guards (guards.py): server version, the environment recorded in the
   database, and a confirmation before rolling back production.
 """
 
@@ -46,7 +46,7 @@ def locked_backend(url: str, settings: Settings, out) -> Iterator[DatabaseBacken
 def migrate(url: str, settings: Settings | None = None, to: str | None = None,
             out=print, observer=None) -> list[str]:
     """Apply pending migrations in order (up to and including `to`); returns their ids.
-    observer (runner.engine.Observer) is told each migration and statement."""
+    observer (engine.Observer) is told each migration and statement."""
     settings = settings or Settings.from_env()
     migrations = load_migrations(settings)
     check_known(migrations, to)

@@ -26,7 +26,7 @@ _NOISE = re.compile(r"^(SET |SELECT pg_catalog\.set_config|\\(un)?restrict )")
 def schema_dump(url: str, pg_dump: str) -> str:
     """pg_dump --schema-only of the database, with owners and privileges, without
     yoyo's tables, the audit months and the runner's schema; pg_dump is the
-    program's path, one that reads the server's major (runner.majors).
+    program's path, one that reads the server's major (runner.servers.majors).
     Publications and subscriptions are left out: they are a blue/green
     upgrade's plumbing (docs/replication.md), made by hand, not schema."""
     excludes = [f"--exclude-table=public.{name}" for name in YOYO_TABLES]

@@ -12,6 +12,10 @@ platform's traffic, and measure what each one does to that traffic.
 4. The traffic runs a little longer: a query that fails after a migration is
    a change the previous release cannot live with.
 5. The report (runner/rehearse/report.py): per migration, and the offences.
+
+Imports the foundation, runner.migrate (it migrates with the runner's own
+code), runner.servers (the throw-away server) and the workload package (the
+catalog, the generator, the mix and the clients), never bench/.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The platform's traffic for a rehearsal: the query catalog of bench/queries,
-weighted as the benchmark's mixed workload, sent at a fixed rate by several
-clients, each query as the role that sends it in production.
+"""The platform's traffic for a rehearsal: the query catalog of
+workload/queries, weighted as the mixed workload (workload.mix), sent at a
+fixed rate by several clients, each query as the role its header names.
 
 Every query runs in a transaction of its own that is rolled back (sent with
 its role and acting user in one round trip): it takes

@@ -242,7 +242,7 @@ def install_debian_15(out=print) -> None:
     conf = Path("/etc/postgresql-common/createcluster.d/pg-schema.conf")
     conf.parent.mkdir(parents=True, exist_ok=True)
     if not conf.exists():
-        conf.write_text("# runner/majors.py: no main cluster; the project starts its own\n"
+        conf.write_text("# runner/servers/majors.py: no main cluster; the project starts its own\n"
                         "create_main_cluster = false\n")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     command = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", DEBIAN_PACKAGE]

@@ -1,6 +1,6 @@
 """What the unprivileged server user can reach, and copies of what it cannot.
 
-As root, the server runs as a system user (runner/server.py). A clone in a
+As root, the server runs as a system user (server.py). A clone in a
 private directory (root's home is mode 700, and so is every `mktemp -d`)
 hides from that user both the data folder and the binaries installed into the
 clone's .venv. A PostgreSQL install is relocatable (each program finds its

