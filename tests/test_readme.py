@@ -73,12 +73,40 @@ def test_every_link_resolves(page):
             assert anchor in anchors(resolved), f"{page.name}: no heading #{anchor}"
 
 
+# Paths in the README that a clone has only once make has run, and names that
+# are patterns or packages, not paths.
+NOT_PATHS = re.compile(r"^(\.venv/|\.pgdata/|@|.*NNNN)")
+
+
+def named_paths(text: str) -> list[tuple[str, str]]:
+    """(folder, path) for every code span outside code blocks that names a
+    path: one with a '/', or in a table row of a folder a file name too. In
+    such a row a path may be relative to that folder, else to the repository."""
+    found = []
+    for line in re.sub(r"```.*?```", "", text, flags=re.DOTALL).splitlines():
+        spans = re.findall(r"`([^`\s]+)`", line)
+        first = re.match(r"^\| `([^`\s]+/)` \|", line)
+        folder = first.group(1) if first else ""
+        found += [(folder, span) for span in spans if not NOT_PATHS.match(span)
+                  and ("/" in span
+                       or folder and re.search(r"\.(py|sql|md|toml|ini|sha256)$", span))]
+    return found
+
+
+def test_every_path_the_readme_names_exists():
+    for folder, path in named_paths(README.read_text()):
+        candidates = [config.REPO / folder / path] + ([config.REPO / path] if folder else [])
+        assert any(list(config.REPO.glob(str(c.relative_to(config.REPO)))) for c in candidates), \
+            f"README.md names {path}{f' (in {folder})' if folder else ''}, which does not exist"
+
+
 # Landed migrations are immutable, so the comments of the first ones keep
 # the names of the documents they came from.
 @pytest.mark.parametrize("path", [README, *PAGES, *sorted((config.REPO / "sql").glob("*.sql")),
                                   *sorted((config.REPO / "runner").rglob("*.py")),
                                   *sorted((config.REPO / "tests").glob("*.py")),
-                                  *sorted((config.REPO / "bench").rglob("*.py"))],
+                                  *sorted((config.REPO / "bench").rglob("*.py")),
+                                  *sorted((config.REPO / "workload").rglob("*.py"))],
                          ids=lambda p: str(p.relative_to(config.REPO)))
 def test_nothing_refers_outside_the_repository(path):
     text = path.read_text()

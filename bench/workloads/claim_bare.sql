@@ -1,5 +1,5 @@
 -- Claim the next job from bench.bare_jobs: the statement of
--- queries/05_claim_next_job.sql on the bare table, returning only the id.
+-- workload/queries/05_claim_next_job.sql on the bare table, returning only the id.
 WITH next_job AS (
     SELECT q.id
     FROM bench.bare_jobs AS q

@@ -1,5 +1,5 @@
 -- Claim the next ten jobs from bench.bare_jobs: the statement of
--- queries/10_claim_next_jobs.sql on the bare table, returning only the ids.
+-- workload/queries/10_claim_next_jobs.sql on the bare table, returning only the ids.
 WITH next_jobs AS (
     SELECT q.id
     FROM bench.bare_jobs AS q
