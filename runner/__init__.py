@@ -7,7 +7,7 @@ Where things are:
 - the foundation every package uses: errors.py (exit codes, RunnerError),
   config.py (the repository, DATABASE_URL and the environment), settings.py
   (the runner's settings), connection.py (connecting), scratch.py (a scratch
-  database).
+  database), locales.py (the locale of the databases it makes).
 - migrate/: migrate, rollback, status, plan, verify, and what they rest on
   (the engine, guards, the migration lock, the runner's history, the
   migration files, the manifest, verify's pg_dump diff).

@@ -12,7 +12,7 @@ import pytest
 from runner import config
 
 FOUNDATION = {f"runner.{name}" for name in ("errors", "config", "settings", "connection",
-                                              "scratch")}
+                                              "scratch", "locales")}
 # Each unit (a foundation module, a package of runner/, a top-level folder):
 # the units and modules it may import besides its own.
 ALLOWED = {

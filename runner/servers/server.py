@@ -26,6 +26,7 @@ from psycopg import sql
 from runner import config
 from runner.config import SUPERUSER
 from runner.errors import EXIT_SERVER, RunnerError
+from runner.locales import Locale, database_locale_sql
 from runner.servers import majors, reachable
 
 # Settings of every embedded server. No Unix socket: its path would depend on
@@ -88,10 +89,13 @@ class Server:
     """One PostgreSQL cluster: <state_dir>/data, logging to <state_dir>/server.log."""
 
     def __init__(self, state_dir: Path, port: int, settings: dict[str, str] | None = None,
-                 major: int | None = None, bin_dir: Path | None = None):
+                 major: int | None = None, bin_dir: Path | None = None,
+                 locale: Locale | None = None):
         """bin_dir: where the major's server programs are, when not where
-        majors.py finds them."""
+        majors.py finds them; locale: the cluster's, when not
+        SCHEMA_PG_LOCALE's (runner/locales.py)."""
         self.major = major or majors.selected_major()
+        self.locale = locale or Locale.from_env()
         self.user = server_user()
         self.port = port
         self.settings = {**BASE_SETTINGS, **(settings or {})}
@@ -133,6 +137,15 @@ class Server:
     def url(self, dbname: str) -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{dbname}"
 
+    def listening_port(self) -> int | None:
+        """The port the running server took when it started (postmaster.pid's
+        fourth line), None when that cannot be read."""
+        try:
+            line = (self.data_dir / "postmaster.pid").read_text().splitlines()[3]
+        except (OSError, IndexError):
+            return None
+        return int(line) if line.strip().isdigit() else None
+
     def initialized(self) -> bool:
         return (self.data_dir / "PG_VERSION").exists()
 
@@ -146,13 +159,14 @@ class Server:
         return status.returncode == 0
 
     def init(self) -> None:
-        """initdb a new cluster (UTF-8, C.UTF-8 collation, trust on loopback only)."""
+        """initdb a new cluster (UTF-8, in the server's locale, trust on loopback only)."""
+        self.locale.check(self.major, self.bin_dir)
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         if self.user:
             shutil.chown(self.state_dir, self.user, self.user)
         self._pg(
             [self.tool("initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
-             "-E", "UTF8", "--locale=C.UTF-8", "--auth=trust", "--no-instructions"],
+             "-E", "UTF8", *self.locale.initdb_args(), "--auth=trust", "--no-instructions"],
             "initdb failed",
         )
         lines = "".join(f"{k} = {v}\n" for k, v in self.settings.items())
@@ -198,14 +212,20 @@ class Server:
         return True
 
     def ensure_database(self, dbname: str) -> bool:
-        """Create the database if missing; True when this call created it."""
+        """Create the database in the server's locale if missing; True when
+        this call created it. One line when it exists in another locale."""
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)
-            ).fetchone()
-            if exists:
+            found = conn.execute(database_locale_sql(self.major), (dbname,)).fetchone()
+            if found:
+                if not self.locale.matches(*found):
+                    raise RunnerError(
+                        f"database {dbname} on 127.0.0.1:{self.port} was created in locale "
+                        f"{found[2] or found[1]}, not SCHEMA_PG_LOCALE={self.locale.label}: "
+                        "set SCHEMA_PG_DBNAME to a new name, or run `make clean` (deletes "
+                        "its data)", EXIT_SERVER)
                 return False
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 {}").format(
+                sql.Identifier(dbname), sql.SQL(self.locale.create_database_options())))
             return True
 
 
@@ -243,6 +263,12 @@ def database_url(out=print) -> str:
     if embedded.start():
         out(f"started PostgreSQL {embedded.major} on 127.0.0.1:{embedded.port}"
             f" (data in {embedded.data_dir})")
+    listening = embedded.listening_port()
+    if listening not in (None, embedded.port):
+        raise RunnerError(
+            f"the embedded PostgreSQL {embedded.major} runs on port {listening}, not "
+            f"{embedded.port}: set SCHEMA_PG_PORT={listening}, or run `make db-stop` first",
+            EXIT_SERVER)
     dbname = config.embedded_dbname()
     if embedded.ensure_database(dbname):
         out(f"created database {dbname}")
