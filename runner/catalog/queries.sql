@@ -2,7 +2,10 @@
 -- only place that knows pg_catalog's layout. runner/catalog/reader.py loads
 -- them by name (`-- name: <name>`); a fragment (`-- fragment: <name>`) is
 -- pasted wherever a query says {{<name>}}. %(yoyo)s is the list of yoyo's
--- bookkeeping tables. Each query returns rows in a stable order.
+-- bookkeeping tables. Each query returns rows in a stable order, the same
+-- in every database: names (type name) sort as C; a text column that is
+-- sorted carries COLLATE "C", never the database's collation (an ICU
+-- collation puts '_' and '(' apart from C).
 --
 -- What belongs to the project is decided here, once:
 --   * schema public only: the runner keeps its own state in schema_runner;
@@ -71,7 +74,7 @@ ORDER BY r.relname
 -- relation never granted anything has its default privileges.
 SELECT r.relname AS relation,
        CASE acl.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(acl.grantee) END AS grantee,
-       acl.privilege_type AS privilege, NULL::text AS column_name, 0 AS attnum
+       acl.privilege_type COLLATE "C" AS privilege, NULL::text AS column_name, 0 AS attnum
 FROM ({{project_relations}}) AS r
 JOIN pg_class AS c ON c.oid = r.oid
 CROSS JOIN LATERAL aclexplode(coalesce(
@@ -250,7 +253,7 @@ ORDER BY t.typname
 
 -- name: functions
 -- The functions, procedures and aggregates the project wrote.
-SELECT p.oid::regprocedure::text AS identity, p.proname AS name,
+SELECT p.oid::regprocedure::text COLLATE "C" AS identity, p.proname AS name,
        pg_get_function_identity_arguments(p.oid) AS arguments,
        coalesce(pg_get_function_result(p.oid), '') AS returns, l.lanname AS language,
        p.prokind AS kind, p.provolatile AS volatility, p.proisstrict AS strict,
@@ -265,7 +268,7 @@ ORDER BY 1
 -- name: function_grants
 -- Who may execute each function besides its owner; PUBLIC is grantee 0. A
 -- function never granted anything has its default: PUBLIC may execute it.
-SELECT p.oid::regprocedure::text AS identity,
+SELECT p.oid::regprocedure::text COLLATE "C" AS identity,
        CASE acl.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(acl.grantee) END AS grantee,
        acl.privilege_type AS privilege
 FROM ({{project_functions}}) AS f

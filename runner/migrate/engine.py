@@ -144,7 +144,7 @@ def _in_one_transaction(run: Run, statements: tuple[str, ...]) -> None:
 
 # Every INVALID index, and whether a session is building it right now.
 INVALID_INDEXES_SQL = """
-SELECT format('%I.%I', n.nspname, c.relname),
+SELECT format('%I.%I', n.nspname, c.relname) COLLATE "C",
        EXISTS (SELECT FROM pg_stat_progress_create_index AS p WHERE p.index_relid = c.oid)
 FROM pg_index AS i
 JOIN pg_class AS c ON c.oid = i.indexrelid
