@@ -26,15 +26,21 @@ CREATE TABLE users (
     CONSTRAINT uq_users_phone UNIQUE (phone),
 
     -- email: stored lower-case so that the unique constraint is
-    -- case-insensitive. The format check looks at lower(email), so that an
-    -- upper-case address (also Turkish İ) is reported by the lower-case rule
-    -- alone. Format: RFC 5322 dot-atom local part (no leading, trailing or
-    -- double dot), then a domain of at least two labels of letters, digits
-    -- and inner hyphens.
-    CONSTRAINT ck_users_email_lowercase CHECK (email = lower(email)),
+    -- case-insensitive. The format check looks at the address with its case
+    -- folded, so that an upper-case address (also Turkish İ) is reported by
+    -- the lower-case rule alone. Folding never goes through the database's
+    -- locale (in Turkish lower('I') is 'ı', which the format refuses):
+    -- lower() under COLLATE "C" maps A-Z only, then the two capitals whose
+    -- small letter is ASCII, U+0130 (İ) and U+212A (the Kelvin sign), become
+    -- i and k (0030). Format: RFC 5322 dot-atom local part (no leading,
+    -- trailing or double dot), then a domain of at least two labels of
+    -- letters, digits and inner hyphens.
+    CONSTRAINT ck_users_email_lowercase CHECK (
+        email = translate(lower(email COLLATE "C"), U&'\0130\212A', 'ik')
+    ),
     CONSTRAINT ck_users_email_length CHECK (char_length(email) <= 254),
     CONSTRAINT ck_users_email_format CHECK (
-        lower(email) ~ '^[a-z0-9!#$%&''*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&''*+/=?^_`{|}~-]+)*@[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$'  -- noqa: LT05
+        translate(lower(email COLLATE "C"), U&'\0130\212A', 'ik') ~ '^[a-z0-9!#$%&''*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&''*+/=?^_`{|}~-]+)*@[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$'  -- noqa: LT05
     ),
     CONSTRAINT ck_users_phone_e164 CHECK (phone ~ '^\+[1-9][0-9]{6,14}$'),
     CONSTRAINT ck_users_phone_verified_has_phone CHECK (

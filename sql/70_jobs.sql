@@ -88,7 +88,7 @@ CREATE INDEX idx_jobs_model_id_user_id ON jobs (model_id, user_id);
 CREATE INDEX idx_jobs_type ON jobs (type);
 -- The queue and the dashboard: "jobs in status X, oldest first".
 CREATE INDEX idx_jobs_status_created_at ON jobs (status, created_at);
--- The claim (bench/queries/05_claim_next_job.sql): the queued job of the
+-- The claim (workload/queries/05_claim_next_job.sql): the queued job of the
 -- most urgent priority, then the oldest, is the first entry. Partial, so it
 -- holds the queue (thousands of rows) and not the history (millions), and
 -- a claim does not read and sort the whole queue as it would through

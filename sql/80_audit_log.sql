@@ -215,14 +215,14 @@ BEGIN
             RETURN NULL;  -- nothing but quiet columns changed
         END IF;
         IF cardinality(redacted) > 1 THEN  -- akeys() order is not by name
-            redacted := ARRAY(SELECT s FROM unnest(redacted) AS s ORDER BY s);
+            redacted := ARRAY(SELECT s FROM unnest(redacted) AS s ORDER BY s COLLATE "C");
         END IF;
         old_row := old_changed;
         new_row := new_changed;
     ELSIF secret <> '{}' THEN
         redacted := ARRAY(
             SELECT s FROM unnest(secret) AS s
-            WHERE jsonb_typeof(key_row -> s) <> 'null' ORDER BY s
+            WHERE jsonb_typeof(key_row -> s) <> 'null' ORDER BY s COLLATE "C"
         );
         old_row := old_row - secret;
         new_row := new_row - secret;
@@ -234,7 +234,13 @@ BEGIN
         TG_TABLE_NAME,
         (key_row ->> 'id')::bigint,
         (key_row ->> CASE TG_TABLE_NAME WHEN 'users' THEN 'id' ELSE 'user_id' END)::bigint,
-        lower(TG_OP)::public.audit_action,
+        -- TG_OP spelled out, never lower(TG_OP): case mapping follows the
+        -- database's locale, and in Turkish lower('INSERT') is 'ınsert'.
+        CASE TG_OP
+            WHEN 'INSERT' THEN 'insert'
+            WHEN 'UPDATE' THEN 'update'
+            WHEN 'DELETE' THEN 'delete'
+        END::public.audit_action,
         old_row,
         new_row,
         redacted

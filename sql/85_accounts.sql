@@ -175,12 +175,12 @@ BEGIN
         old_values = a.old_values - personal,
         new_values = a.new_values - personal,
         redacted_columns = ARRAY(
-            SELECT DISTINCT c
+            SELECT DISTINCT c COLLATE "C"
             FROM unnest(a.redacted_columns || ARRAY(
                 SELECT k FROM unnest(personal) AS k
                 WHERE a.old_values ? k OR a.new_values ? k
             )) AS c
-            ORDER BY c
+            ORDER BY 1
         )
     WHERE a.subject_user_id = target
         AND a.table_name IN ('users', 'sessions')

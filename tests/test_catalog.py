@@ -224,13 +224,19 @@ FOREIGN_KEYS = {
                          " ON DELETE RESTRICT"),
 }
 
+# The e-mail rules fold case without the database's locale (0030): lower()
+# under COLLATE "C" maps A-Z only, then U+0130 and U+212A become i and k.
+EMAIL_FOLD = """translate(lower((email COLLATE "C")), '\u0130\u212a'::text, 'ik'::text)"""
+
 # CHECK constraints: name -> (table, definition as pg_get_constraintdef prints it).
 CHECKS = {
-    "ck_users_email_lowercase": ("users", "CHECK ((email = lower(email)))"),
+    "ck_users_email_lowercase": (
+        "users", "CHECK ((email = " + EMAIL_FOLD + "))"),
     "ck_users_email_length": ("users", "CHECK ((char_length(email) <= 254))"),
     "ck_users_email_format": (
         "users",
-        "CHECK ((lower(email) ~ '^[a-z0-9!#$%&''*+/=?^_`{|}~-]+(\\.[a-z0-9!#$%&''*+/=?^_`{|}~-]+)*"
+        "CHECK ((" + EMAIL_FOLD + " ~ "
+        "'^[a-z0-9!#$%&''*+/=?^_`{|}~-]+(\\.[a-z0-9!#$%&''*+/=?^_`{|}~-]+)*"
         "@[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$'::text))"),
     "ck_users_phone_e164": ("users", "CHECK ((phone ~ '^\\+[1-9][0-9]{6,14}$'::text))"),
     "ck_users_phone_verified_has_phone": (
