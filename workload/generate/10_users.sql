@@ -12,13 +12,21 @@ INSERT INTO users (
 OVERRIDING SYSTEM VALUE
 SELECT
     u.id,
-    -- ASCII local part from a Turkish name; the id keeps it unique.
-    lower(translate(
-        u.first_name || '.' || u.last_name, 'ÇĞİÖŞÜçğıöşü', 'CGIOSUcgiosu'
-    )) || u.id || '@' || CASE
+    -- ASCII local part from a Turkish name; the id keeps it unique. Case is
+    -- folded by translate(), letter by letter, never by lower(): in a
+    -- Turkish database lower('I') is 'ı', which no address may hold.
+    translate(
+        u.first_name || '.' || u.last_name,
+        'ABCDEFGHIJKLMNOPQRSTUVWXYZÇĞİÖŞÜçğıöşü',
+        'abcdefghijklmnopqrstuvwxyzcgiosucgiosu'
+    ) || u.id || '@' || CASE
         WHEN u.kind = 'company'
             THEN
-                lower(translate(u.last_name, 'ÇĞİÖŞÜçğıöşü', 'CGIOSUcgiosu'))
+                translate(
+                    u.last_name,
+                    'ABCDEFGHIJKLMNOPQRSTUVWXYZÇĞİÖŞÜçğıöşü',
+                    'abcdefghijklmnopqrstuvwxyzcgiosucgiosu'
+                )
                 || '-makina.com.tr'
         ELSE bench.choose(
             '{gmail.com,gmail.com,gmail.com,hotmail.com,outlook.com,yandex.com.tr,icloud.com}',
