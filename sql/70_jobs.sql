@@ -35,7 +35,9 @@ CREATE TABLE jobs (
     -- row-level security). No check when model_id is NULL (MATCH SIMPLE).
     CONSTRAINT fk_jobs_model_id FOREIGN KEY (model_id, user_id)
     REFERENCES models (id, user_id) ON DELETE RESTRICT,
-    CONSTRAINT uq_jobs_idempotency_key UNIQUE (idempotency_key),
+    -- Per user: a key is the client's own, and two users may derive the same
+    -- one. The key leads: idx_jobs_user_id stays the index for user_id.
+    CONSTRAINT uq_jobs_idempotency_key_user_id UNIQUE (idempotency_key, user_id),
     CONSTRAINT uq_jobs_celery_task_id UNIQUE (celery_task_id),
 
     CONSTRAINT ck_jobs_priority_range CHECK (priority BETWEEN 0 AND 9),
@@ -122,7 +124,7 @@ COMMENT ON COLUMN jobs.metrics IS
 COMMENT ON COLUMN jobs.result IS
 'JSON object describing the output (storage keys of produced files, warnings); NULL until the job ends.';
 COMMENT ON COLUMN jobs.idempotency_key IS
-'Client-chosen key, unique when present: submitting the same key twice finds the first job instead of making a second.';
+'Client-chosen key, unique per user when present: the same user submitting the same key twice finds the first job instead of making a second; another user may use the same key.';
 COMMENT ON COLUMN jobs.celery_task_id IS
 'Celery task id of the current attempt, unique when present.';
 COMMENT ON COLUMN jobs.progress IS

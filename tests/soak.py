@@ -46,7 +46,7 @@ assert CLAIM_WITH_CLOCK != CLAIM, "the catalog's claim no longer sets started_at
 
 ARGON2ID_HASH = ("$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$"
                  "RdescudvJCsgt3ub+b+dWRWJTmaaJObG0Vw7d8mjxXU")
-PROVOKED = ("uq_jobs_idempotency_key", "ex_licenses_active_overlap")
+PROVOKED = ("uq_jobs_idempotency_key_user_id", "ex_licenses_active_overlap")
 FINISHED = ("succeeded", "failed")
 RETRIES = (0, 2)  # max_retries of a soak job, chosen at random: a first failure may be final
 # Where a soak leaves its figures for the report at the end of the test run
@@ -362,7 +362,7 @@ class AppClient(Client):
             self.ledger.add("models", model_id, self.user_id)
 
     def submit(self):
-        repeat = bool(self.my_keys) and self.rng.random() < 0.15  # provokes uq_jobs_idempotency_key
+        repeat = bool(self.my_keys) and self.rng.random() < 0.15  # provokes its per-user key
         key = self.rng.choice(self.my_keys) if repeat else f"soak-{uuid.uuid4()}"
         model_id = self.lineage[0] if self.lineage else None
 
@@ -374,7 +374,7 @@ class AppClient(Client):
                 VALUES (%s, %s, 'cam_toolpath', 'queued', %s, %s, %s, %s) RETURNING id""",
                 (self.user_id, model_id, self.rng.randint(0, 9), key, self.rng.choice(RETRIES),
                  Jsonb({"tool": "T1"})))
-        job_id = self.attempt("submit job", work, provokes=("uq_jobs_idempotency_key",))
+        job_id = self.attempt("submit job", work, provokes=("uq_jobs_idempotency_key_user_id",))
         if job_id is not None:
             if repeat:
                 self.ledger.fail("submit job", AssertionError(f"key {key} made a second job"))

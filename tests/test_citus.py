@@ -22,7 +22,6 @@ TODAY = {
     ("constraint pk_models", "citus-unique-key"),
     ("constraint pk_sessions", "citus-unique-key"),
     ("constraint uq_jobs_celery_task_id", "citus-unique-key"),
-    ("constraint uq_jobs_idempotency_key", "citus-unique-key"),
     ("constraint uq_models_storage_key", "citus-unique-key"),
     ("constraint uq_sessions_access_token_jti", "citus-unique-key"),
     ("constraint uq_sessions_refresh_token_hash", "citus-unique-key"),

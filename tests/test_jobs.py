@@ -17,6 +17,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from tests import rows
+from tests.roles import as_app
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone(timedelta(hours=3)))
 T1 = T0 + timedelta(minutes=5)
@@ -186,16 +187,50 @@ def test_optional_key_may_be_null_many_times(db, column):
 
 
 @pytest.mark.parametrize("same_owner", [True, False], ids=["same-user", "other-user"])
-@pytest.mark.parametrize(("column", "value"), [
-    ("idempotency_key", "order-42"),
-    ("celery_task_id", uuid.UUID("9f1c6a52-3b8e-4d2f-a8a1-0c5e7d9b2f10")),
-], ids=["idempotency_key", "celery_task_id"])
-def test_duplicate_key_rejected(db, column, value, same_owner):
+def test_duplicate_celery_task_id_rejected(db, same_owner):
+    task_id = uuid.UUID("9f1c6a52-3b8e-4d2f-a8a1-0c5e7d9b2f10")
     owner = rows.user(db)
-    rows.job(db, owner, **{column: value})
-    with rows.violates(f"uq_jobs_{column}") as info:
-        rows.job(db, owner if same_owner else None, **{column: value})
+    rows.job(db, owner, celery_task_id=task_id)
+    with rows.violates("uq_jobs_celery_task_id") as info:
+        rows.job(db, owner if same_owner else None, celery_task_id=task_id)
     assert info.value.sqlstate == "23505"
+
+
+def test_duplicate_idempotency_key_of_one_user_rejected(db):
+    owner = rows.user(db)
+    rows.job(db, owner, idempotency_key="order-42")
+    with rows.violates("uq_jobs_idempotency_key_user_id") as info:
+        rows.job(db, owner, idempotency_key="order-42")
+    assert info.value.sqlstate == "23505"
+
+
+def test_two_users_may_use_the_same_idempotency_key(db):
+    first, second = rows.user(db), rows.user(db)
+    ids = {rows.job(db, owner, idempotency_key="freecad-doc-7f3a") for owner in (first, second)}
+    assert len(ids) == 2
+
+
+def test_a_repeated_key_as_the_app_finds_its_own_job_and_names_only_its_own_row(db):
+    """Insert, else fetch by key, as cadcam_app acting for each of two users
+    whose clients derived the same key: each gets a job, the repeat is refused
+    by the per-user key with no row's values in the error, and the fetch finds
+    the caller's own job."""
+    first, second = rows.user(db), rows.user(db)
+    submit = ("INSERT INTO jobs (user_id, type, idempotency_key)"
+              " VALUES (%s, 'cam_toolpath', 'shared-doc') RETURNING id")
+    jobs = {}
+    for owner in (first, second):
+        with as_app(db, owner):
+            jobs[owner] = db.execute(submit, (owner,)).fetchone()[0]
+    with rows.violates("uq_jobs_idempotency_key_user_id") as info:
+        with as_app(db, second):
+            db.execute(submit, (second,))
+    # Row-level security withholds the key's values from the DETAIL: nothing
+    # of any row, the caller's or another's, is in the error.
+    assert info.value.diag.message_detail is None
+    with as_app(db, second):
+        found = db.execute("SELECT id FROM jobs WHERE idempotency_key = 'shared-doc'").fetchall()
+    assert found == [(jobs[second],)]
 
 
 def test_idempotency_key_is_case_sensitive(db):
