@@ -78,7 +78,7 @@ COMMENT ON COLUMN audit_log.id IS 'Surrogate key, in the order entries were writ
 COMMENT ON COLUMN audit_log.logged_at IS
 'Start of the transaction that made the change (now()); the partition key.';
 COMMENT ON COLUMN audit_log.acting_user_id IS
-'The acting user of the transaction (app_user_id(), from the setting app.user_id); NULL when none was set (sign-up, workers, administrators, maintenance).';
+'The acting user of the transaction (app_user_id(): the user set_acting_user() named in it); NULL when none was named (sign-up, workers, administrators, maintenance).';
 COMMENT ON COLUMN audit_log.db_role IS
 'Database role that made the change: the role set with SET ROLE, else the login role.';
 COMMENT ON COLUMN audit_log.login_role IS

@@ -41,7 +41,7 @@ BEGIN ATOMIC
 END;
 
 COMMENT ON FUNCTION register_user(text, text, text, public.user_locale, text) IS
-'Sign-up: creates a pending account and returns its id; then the application sets app.user_id to it. SECURITY DEFINER because no acting user exists before the account does, so row-level security would refuse the row.';
+'Sign-up: creates a pending account and returns its id; then the application calls set_acting_user() with it. SECURITY DEFINER because no acting user exists before the account does, so row-level security would refuse the row.';
 
 -- -----------------------------------------------------------------------------
 -- Sign-in
@@ -64,7 +64,7 @@ BEGIN ATOMIC
 END;
 
 COMMENT ON FUNCTION user_for_login(text) IS
-'Sign-in: the id, password hash and status of the account with this (lower-case) e-mail, or no row. The application verifies the password, then sets app.user_id. SECURITY DEFINER because the account is found before there is an acting user.';
+'Sign-in: the id, password hash and status of the account with this (lower-case) e-mail, or no row. The application verifies the password, then calls set_acting_user() with the id. SECURITY DEFINER because the account is found before there is an acting user.';
 
 -- -----------------------------------------------------------------------------
 -- Token refresh
@@ -88,7 +88,7 @@ BEGIN ATOMIC
 END;
 
 COMMENT ON FUNCTION session_for_refresh(bytea) IS
-'Token refresh: the session whose refresh token has this SHA-256 digest, or no row. The application checks expires_at and revoked_at, then sets app.user_id to user_id. SECURITY DEFINER because the session is found before there is an acting user.';
+'Token refresh: the session whose refresh token has this SHA-256 digest, or no row. The application checks expires_at and revoked_at, then calls set_acting_user() with user_id. SECURITY DEFINER because the session is found before there is an acting user.';
 
 -- -----------------------------------------------------------------------------
 -- Erasure of personal data (KVKK Law No. 6698 art. 7, GDPR art. 17)
