@@ -5,6 +5,8 @@
 -- version points at its parent and is exactly the parent's version + 1, and a
 -- parent has at most one next version. All three are declarative:
 --   * ck_models_root_version          root => version 1
+--   * ck_models_parent_version_previous
+--                                     parent_version = version - 1
 --   * fk_models_parent_model_id       (parent_model_id, user_id, parent_version)
 --                                     must be a row (id, user_id, version),
 --                                     parent_version being version - 1:
@@ -29,9 +31,12 @@ CREATE TABLE models (
     file_size bigint NOT NULL,
     version integer NOT NULL DEFAULT 1,
     parent_model_id bigint,
-    -- Floored so that no integer version can overflow it: a version below 1
-    -- is then reported by ck_models_version_positive, not as an overflow.
-    parent_version integer GENERATED ALWAYS AS (greatest(version, 1) - 1) STORED,
+    -- version - 1, written by the client (an ORM relationship built from
+    -- fk_models_parent_model_id copies the parent's version here) or filled
+    -- by trg_models_parent_version; ck_models_parent_version_previous
+    -- refuses anything else. Not GENERATED: such a column refuses every
+    -- written value, and with it those relationships (0035).
+    parent_version integer,
     thumbnail_key text,
     params jsonb,
     metrics jsonb,
@@ -77,6 +82,12 @@ CREATE TABLE models (
     CONSTRAINT ck_models_root_version CHECK (
         parent_model_id IS NOT NULL OR version = 1
     ),
+    -- Floored so that no integer version can overflow it: a version below 1
+    -- is then reported by ck_models_version_positive, not as an overflow.
+    -- IS NOT DISTINCT FROM: NULL is refused too (version is never NULL).
+    CONSTRAINT ck_models_parent_version_previous CHECK (
+        parent_version IS NOT DISTINCT FROM greatest(version, 1) - 1
+    ),
     CONSTRAINT ck_models_params_object CHECK (
         jsonb_typeof(params) = 'object'
     ),
@@ -102,6 +113,32 @@ CREATE TRIGGER trg_models_updated_at
 BEFORE UPDATE ON models
 FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
+CREATE FUNCTION set_models_parent_version()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Left out (NULL), or not changed while version is: the previous version
+    -- number, as the generated column computed it. Anything else a client
+    -- wrote is kept, for ck_models_parent_version_previous to judge.
+    IF NEW.parent_version IS NULL
+        OR (TG_OP = 'UPDATE'
+            AND NEW.version IS DISTINCT FROM OLD.version
+            AND NEW.parent_version IS NOT DISTINCT FROM OLD.parent_version) THEN
+        NEW.parent_version := greatest(NEW.version, 1) - 1;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+COMMENT ON FUNCTION set_models_parent_version() IS
+'BEFORE INSERT OR UPDATE trigger function of models: fills parent_version with version - 1 (0 below 1) when the client leaves it out, or changes version without it; a written value is kept for ck_models_parent_version_previous to judge.';
+
+CREATE TRIGGER trg_models_parent_version
+BEFORE INSERT OR UPDATE OF version, parent_version ON models
+FOR EACH ROW EXECUTE FUNCTION set_models_parent_version();
+
 COMMENT ON TABLE models IS
 'CAD models (FreeCAD documents and exchange files) stored in S3, one row per version; versions of one model form a line through parent_model_id.';
 COMMENT ON COLUMN models.id IS 'Surrogate key.';
@@ -122,7 +159,7 @@ COMMENT ON COLUMN models.version IS
 COMMENT ON COLUMN models.parent_model_id IS
 'The previous version of this model; NULL for a root (version 1). A model has at most one next version.';
 COMMENT ON COLUMN models.parent_version IS
-'Derived: version - 1 (0 for a version below 1), stored only so that fk_models_parent_model_id can check that the parent has exactly the previous version number.';
+'version - 1 (0 for a root), so that fk_models_parent_model_id can check that the parent has exactly the previous version number. A client may write it (an ORM relationship built from that key copies the parent''s version into it) or leave it out (trg_models_parent_version fills it); ck_models_parent_version_previous refuses any other value.';
 COMMENT ON COLUMN models.thumbnail_key IS
 'S3 object key of the preview image; NULL until the thumbnail job has run.';
 COMMENT ON COLUMN models.params IS
@@ -139,6 +176,8 @@ COMMENT ON COLUMN models.deleted_at IS
 -- Owner and privileges (see 05_roles.sql)
 -- -----------------------------------------------------------------------------
 ALTER TABLE models OWNER TO cadcam_owner;
+ALTER FUNCTION set_models_parent_version() OWNER TO cadcam_owner;
+REVOKE EXECUTE ON FUNCTION set_models_parent_version() FROM PUBLIC;
 GRANT SELECT, INSERT, UPDATE ON models TO cadcam_app, cadcam_admin;
 -- Workers read the model they process and write back what they measured.
 GRANT SELECT, UPDATE (thumbnail_key, metrics) ON models TO cadcam_worker;

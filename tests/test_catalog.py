@@ -80,7 +80,7 @@ COLUMNS = {
         ("file_size", "bigint", True, None),
         ("version", "integer", True, "1"),
         ("parent_model_id", "bigint", False, None),
-        ("parent_version", "integer", False, "(GREATEST(version, 1) - 1)"),
+        ("parent_version", "integer", False, None),
         ("thumbnail_key", "text", False, None),
         ("params", "jsonb", False, None),
         ("metrics", "jsonb", False, None),
@@ -195,7 +195,8 @@ OTHER_INDEXES = {
     "uq_models_id_user_id": ("models", "btree", ["id", "user_id"], None, True),
     "uq_models_id_user_id_version": (
         "models", "btree", ["id", "user_id", "version"], None, True),
-    "uq_jobs_idempotency_key": ("jobs", "btree", ["idempotency_key"], None, True),
+    "uq_jobs_idempotency_key_user_id": ("jobs", "btree", ["idempotency_key", "user_id"], None,
+                                        True),
     "uq_jobs_celery_task_id": ("jobs", "btree", ["celery_task_id"], None, True),
     "pk_audit_log": ("audit_log", "btree", ["id", "logged_at"], None, True),
     "idx_audit_log_subject_user_id_logged_at": (
@@ -278,6 +279,8 @@ CHECKS = {
     "ck_licenses_cancelled_at_status": (
         "licenses",
         "CHECK (((status = 'cancelled'::license_status) = (cancelled_at IS NOT NULL)))"),
+    "ck_models_parent_version_previous": (
+        "models", "CHECK ((NOT (parent_version IS DISTINCT FROM (GREATEST(version, 1) - 1))))"),
     "ck_models_name_length": (
         "models",
         f"CHECK (((char_length(btrim(name, {WS})) >= 1) AND "
@@ -350,6 +353,12 @@ TRIGGERS = {
         "FOR EACH ROW EXECUTE FUNCTION set_updated_at()")
     for table in ("users", "licenses", "models", "jobs")
 }
+# An ORM relationship built from fk_models_parent_model_id writes
+# parent_version; when a client leaves it out, this trigger fills it (0035).
+TRIGGERS["trg_models_parent_version"] = (
+    "models",
+    "CREATE TRIGGER trg_models_parent_version BEFORE INSERT OR UPDATE OF version, "
+    "parent_version ON public.models FOR EACH ROW EXECUTE FUNCTION set_models_parent_version()")
 # Issue 5: every core table feeds the audit log; secret and quiet columns
 # are the trigger's arguments.
 AUDIT_ARGUMENTS = {
@@ -382,7 +391,8 @@ SECURITY_DEFINERS = [
     "register_user(text,text,text,user_locale,text)", "session_for_refresh(bytea)",
     "user_for_login(text)",
 ]
-FUNCTIONS = [*VALIDATORS, "set_updated_at()", "set_acting_user(bigint)", "app_user_id()",
+FUNCTIONS = [*VALIDATORS, "set_updated_at()", "set_models_parent_version()",
+             "set_acting_user(bigint)", "app_user_id()",
              *SECURITY_DEFINERS]
 
 
@@ -417,9 +427,11 @@ def test_id_is_generated_always_as_identity(schema, table):
     assert [c.name for c in columns if c.identity] == ["id"]
 
 
-def test_models_parent_version_is_a_stored_generated_column(schema):
+def test_no_column_is_generated_so_every_key_column_can_be_written(schema):
+    """models.parent_version was GENERATED ALWAYS until 0035: an ORM
+    relationship built from its foreign key could not write it."""
     generated = {(c.table, c.name): c.generated for c in all_of(schema, "columns") if c.generated}
-    assert generated == {("models", "parent_version"): "s"}
+    assert generated == {}
 
 
 def test_enum_types_and_values_in_order(schema):
@@ -528,3 +540,21 @@ def test_every_table_column_type_and_function_has_a_comment(schema):
 
 def test_jobs_leave_room_for_hot_updates(schema):
     assert schema.tables["jobs"].options == ("fillfactor=70",)
+
+
+# Only the two functions that are the mechanism may speak of app.user_id;
+# every other comment that tells the application to act for a user names
+# set_acting_user(), the one way that app_user_id() accepts.
+MECHANISM = {"set_acting_user(bigint)", "app_user_id()"}
+
+
+def test_every_comment_names_set_acting_user_as_the_one_way(schema):
+    comments = {f"function {name}": f.comment for name, f in schema.functions.items()
+                if name not in MECHANISM}
+    comments.update({f"table {name}": t.comment for name, t in schema.tables.items()})
+    comments.update({f"column {c.table}.{c.name}": c.comment
+                     for c in all_of(schema, "columns")})
+    assert [where for where, text in comments.items() if "app.user_id" in (text or "")] == []
+    tell = [where for where, text in comments.items() if "set_acting_user()" in (text or "")]
+    assert {"function register_user(text,text,text,user_locale,text)",
+            "function user_for_login(text)", "function session_for_refresh(bytea)"} <= set(tell)

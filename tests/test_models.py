@@ -380,17 +380,65 @@ def test_changing_the_owner_of_a_parent_refused(db):
         db.execute("UPDATE models SET user_id = %s WHERE id = %s", (rows.user(db), parent))
 
 
-def test_parent_version_cannot_be_inserted(db):
-    with pytest.raises(psycopg.errors.GeneratedAlways) as info:
-        rows.model(db, parent_version=0)
-    assert info.value.sqlstate == "428C9"
+# parent_version: a client may write it (an ORM relationship built from
+# fk_models_parent_model_id copies the parent's version into it) or leave it
+# out; only version - 1 is accepted.
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_parent_version_written_as_the_parent_version_accepted(db, version):
+    owner = rows.user(db)
+    parent = rows.model(db, owner)
+    if version == 3:
+        parent = rows.model(db, owner, parent_model_id=parent, version=2)
+    child = rows.model(db, owner, parent_model_id=parent, version=version,
+                       parent_version=version - 1)
+    assert model_row(db, child)["parent_version"] == version - 1
 
 
-def test_parent_version_cannot_be_updated(db):
+@pytest.mark.parametrize(("version", "parent_version"), [
+    (1, 1), (1, -1), (2, 0), (2, 2), (2, 2**31 - 1), (2, -(2**31)),
+])
+def test_parent_version_other_than_version_minus_1_rejected(db, version, parent_version):
+    owner = rows.user(db)
+    over = {"parent_model_id": rows.model(db, owner)} if version > 1 else {}
+    with rows.violates("ck_models_parent_version_previous") as info:
+        rows.model(db, owner, version=version, parent_version=parent_version, **over)
+    assert info.value.sqlstate == "23514"
+
+
+def test_parent_version_updated_to_another_value_rejected(db):
     model_id = rows.model(db)
-    with pytest.raises(psycopg.errors.GeneratedAlways) as info:
-        db.execute("UPDATE models SET parent_version = 0 WHERE id = %s", (model_id,))
-    assert info.value.sqlstate == "428C9"
+    with rows.violates("ck_models_parent_version_previous"):
+        db.execute("UPDATE models SET parent_version = 1 WHERE id = %s", (model_id,))
+
+
+def test_parent_version_set_to_null_is_filled_again(db):
+    model_id = rows.model(db)
+    db.execute("UPDATE models SET parent_version = NULL WHERE id = %s", (model_id,))
+    assert model_row(db, model_id)["parent_version"] == 0
+
+
+def test_parent_version_follows_a_changed_version(db):
+    owner = rows.user(db)
+    parent = rows.model(db, owner)
+    child = rows.model(db, owner, parent_model_id=parent, version=2)
+    # The trigger recomputes parent_version (2), and the key then finds no
+    # parent of version 2: the change is refused by the key, as before 0035.
+    with rows.violates("fk_models_parent_model_id"):
+        db.execute("UPDATE models SET version = 3 WHERE id = %s", (child,))
+
+
+def test_parent_version_rule_holds_without_the_trigger(db):
+    """With triggers off (a replica session, a restore), a NULL or wrong
+    value is still refused by the rule itself."""
+    db.execute("SET session_replication_role = replica")
+    try:
+        for value in (None, 5):
+            with rows.violates("ck_models_parent_version_previous"):
+                with db.transaction():
+                    rows.model(db, parent_version=value)
+    finally:
+        db.execute("RESET session_replication_role")
 
 
 # --- property: a lineage is always a line numbered 1..n ------------------------

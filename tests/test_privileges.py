@@ -503,6 +503,7 @@ EXECUTE = {
     "is_valid_vkn(text)": {"cadcam_app", "cadcam_admin"},
     "is_valid_timezone(text)": {"cadcam_app", "cadcam_admin"},
     "set_updated_at()": set(),
+    "set_models_parent_version()": set(),
     "set_acting_user(bigint)": {"cadcam_app", "cadcam_admin"},
     "app_user_id()": {"cadcam_app"},
     "audit_row_change()": set(),
