@@ -175,6 +175,10 @@ OTHER_INDEXES = {
     # Issue 6: the claim's index (make bench).
     "idx_jobs_priority_created_at_queued": (
         "jobs", "btree", ["priority", "created_at"], "status = 'queued'::job_status", False),
+    # Issue 25: the models of active jobs, which workers see (0037).
+    "idx_jobs_model_id_active": (
+        "jobs", "btree", ["model_id"],
+        "status = ANY ('{pending,queued,running}'::job_status[])", False),
     "gin_licenses_features": ("licenses", "gin", ["features"], None, False),
     "gin_models_metrics": ("models", "gin", ["metrics"], "metrics IS NOT NULL", False),
     "ex_licenses_active_overlap": (
