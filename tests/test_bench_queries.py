@@ -71,6 +71,43 @@ def test_catalog_query_runs_as_its_role(generated, query):
     clients.send(conn, query.bound(values, conn), query.role, user_id)
 
 
+def classes_of_values(query, conn, generator) -> list[dict]:
+    """Parameter values of each class a plan could differ on: a sampled draw;
+    each value of a parameter drawn from a few (each status of the dashboard);
+    and, for a query that acts for a user, the user with the most jobs and a
+    user with no rows at all."""
+    base = query.sample(generator.variables(), random.Random(query.name))
+    found = [base]
+    for line in query.sets:
+        match = catalog.SET_LINE.fullmatch(line)
+        name, low, high = match.groups()
+        if low.lstrip("-").isdigit() and high.lstrip("-").isdigit() and int(high) - int(low) < 8:
+            found += [{**base, name: value} for value in range(int(low), int(high) + 1)]
+    if query.acting_user:
+        busiest = conn.execute("SELECT user_id FROM jobs GROUP BY user_id"
+                               " ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+        nobody = conn.execute("SELECT max(id) + 1 FROM users").fetchone()[0]
+        found += [{**base, query.acting_user: busiest}, {**base, query.acting_user: nobody}]
+    return found
+
+
+@pytest.mark.parametrize("generic", [False, True], ids=["custom", "generic"])
+@pytest.mark.parametrize("query", QUERIES, ids=[q.name for q in QUERIES])
+def test_catalog_query_plan_as_its_role_reads_no_more_than_the_superusers(generated, query,
+                                                                          generic):
+    """Row-level security in the plan: as the role its header names, with its
+    acting user, a query reads no core table or index whole and sorts no
+    table that the superuser's plan of the same statement reads through an
+    index, for every class of parameter value."""
+    conn, generator = generated
+    problems = []
+    for values in classes_of_values(query, conn, generator):
+        user_id = values[query.acting_user] if query.acting_user else None
+        sender = catalog.Sender(role=query.role, user_id=user_id)
+        problems += catalog.role_problems(conn, query, values, generic, sender, set(TABLES))
+    assert problems == []
+
+
 def test_every_catalog_query_says_what_issues_it():
     for query in QUERIES:
         text = (catalog.QUERIES_DIR / f"{query.name}.sql").read_text()

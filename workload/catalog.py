@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psycopg
 
+from workload.clients import opening
 from workload.params import PARAMETER, bind
 
 QUERIES_DIR = Path(__file__).resolve().parent / "queries"
@@ -109,24 +110,40 @@ def nodes(plan: dict) -> Iterator[dict]:
         yield from nodes(child)
 
 
-def explain(conn: psycopg.Connection, query: Query, values: dict, generic: bool) -> dict:
+@dataclass(frozen=True)
+class Sender:
+    """Who sends a query: a role (None: the connection's own, the superuser's
+    baseline) acting for a user or for none."""
+
+    role: str | None = None
+    user_id: int | None = None
+
+
+SUPERUSER = Sender()
+
+
+def explain(conn: psycopg.Connection, query: Query, values: dict, generic: bool,
+            sender: Sender = SUPERUSER) -> dict:
     """The plan (EXPLAIN, FORMAT JSON; nothing is executed) with these parameter values:
     as literals (a custom plan), or as $n parameters under force_generic_plan (the
-    plan a prepared statement settles on, as with pgbench -M prepared)."""
-    if not generic:
-        text = query.bound(values, conn)
-        return conn.execute(f"EXPLAIN (FORMAT JSON) {text}").fetchone()[0][0]["Plan"]
-    order = list(dict.fromkeys(PARAMETER.findall(query.statement)))
-    text = PARAMETER.sub(lambda m: f"${order.index(m.group(1)) + 1}", query.statement)
-    conn.execute(f"PREPARE catalog_query AS {text.rstrip(';')}")
-    try:
-        conn.execute("SET plan_cache_mode = force_generic_plan")
+    plan a prepared statement settles on, as with pgbench -M prepared). Planned
+    as the sender, in a transaction of its own that is rolled back: the role's
+    row-level-security policies are in the plan, as in production."""
+    with conn.transaction(force_rollback=True):
+        for statement in opening(sender.role, sender.user_id):
+            conn.execute(statement)
+        if not generic:
+            text = query.bound(values, conn)
+            return conn.execute(f"EXPLAIN (FORMAT JSON) {text}").fetchone()[0][0]["Plan"]
+        order = list(dict.fromkeys(PARAMETER.findall(query.statement)))
+        text = PARAMETER.sub(lambda m: f"${order.index(m.group(1)) + 1}", query.statement)
+        conn.execute(f"PREPARE catalog_query AS {text.rstrip(';')}")
+        conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         args = ", ".join(str(int(values[name])) for name in order)
         execute = f"EXECUTE catalog_query({args})" if order else "EXECUTE catalog_query"
-        return conn.execute(f"EXPLAIN (FORMAT JSON) {execute}").fetchone()[0][0]["Plan"]
-    finally:
-        conn.execute("RESET plan_cache_mode")
+        plan = conn.execute(f"EXPLAIN (FORMAT JSON) {execute}").fetchone()[0][0]["Plan"]
         conn.execute("DEALLOCATE catalog_query")
+        return plan
 
 
 @dataclass(frozen=True)
@@ -150,11 +167,50 @@ class PlanCheck:
         return found
 
 
-def check(conn: psycopg.Connection, query: Query, values: dict, generic: bool) -> PlanCheck:
-    plan = explain(conn, query, values, generic)
+def check(conn: psycopg.Connection, query: Query, values: dict, generic: bool,
+          sender: Sender = SUPERUSER) -> PlanCheck:
+    plan = explain(conn, query, values, generic, sender)
     used = tuple(dict.fromkeys(n["Index Name"] for n in nodes(plan) if "Index Name" in n))
     seq = tuple(n["Relation Name"] for n in nodes(plan) if n["Node Type"] == "Seq Scan")
     return PlanCheck(query, generic, used, seq)
+
+
+def own_nodes(plan: dict) -> Iterator[dict]:
+    """The plan's nodes without its sub-plans and init-plans (run apart)."""
+    yield plan
+    for child in plan.get("Plans", []):
+        if child.get("Parent Relationship") not in ("SubPlan", "InitPlan"):
+            yield from own_nodes(child)
+
+
+def reads(plan: dict, large: set[str]) -> set[str]:
+    """What a plan reads whole or sorts itself, of the large tables: a Seq Scan,
+    an index scan with no index condition (the whole index, or a partial
+    index's predicate only; an ordered scan may stop early, but only the
+    superuser's plan says whether it may), and a Sort over a scan of the table
+    (the rows in an order an index could have given)."""
+    found = set()
+    for node in nodes(plan):
+        table = node.get("Relation Name")
+        if node["Node Type"] == "Seq Scan" and table in large:
+            found.add(f"Seq Scan on {table}")
+        if "Index Name" in node and "Index Cond" not in node:
+            found.add(f"whole index {node['Index Name']}")
+        if node["Node Type"] == "Sort":
+            below = {n.get("Relation Name") for n in own_nodes(node)} & large
+            found.update(f"Sort of {t}" for t in below)
+    return found
+
+
+def role_problems(conn: psycopg.Connection, query: Query, values: dict, generic: bool,
+                  sender: Sender, large: set[str]) -> list[str]:
+    """What the plan as the sender reads whole or sorts that the superuser's
+    plan of the same statement does not: the cost of row-level security."""
+    baseline = reads(explain(conn, query, values, generic), large)
+    as_role = reads(explain(conn, query, values, generic, sender), large)
+    kind = "generic" if generic else "custom"
+    return [f"{query.name} ({kind} plan as {sender.role}, {values}): {what}"
+            for what in sorted(as_role - baseline)]
 
 
 def check_all(conn: psycopg.Connection, variables: dict[str, int],
