@@ -178,7 +178,8 @@ OTHER_INDEXES = {
     # Issue 25: the models of active jobs, which workers see (0037).
     "idx_jobs_model_id_active": (
         "jobs", "btree", ["model_id"],
-        "status = ANY ('{pending,queued,running}'::job_status[])", False),
+        "status = ANY (ARRAY['pending'::job_status, 'queued'::job_status, "
+        "'running'::job_status])", False),
     "gin_licenses_features": ("licenses", "gin", ["features"], None, False),
     "gin_models_metrics": ("models", "gin", ["metrics"], "metrics IS NOT NULL", False),
     "ex_licenses_active_overlap": (

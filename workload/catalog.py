@@ -209,8 +209,13 @@ def role_problems(conn: psycopg.Connection, query: Query, values: dict, generic:
     baseline = reads(explain(conn, query, values, generic), large)
     as_role = reads(explain(conn, query, values, generic, sender), large)
     kind = "generic" if generic else "custom"
+    # A partial btree index read whole is the queue it holds (its predicate's
+    # rows), what the superuser's plan reads through another index's condition.
+    queues = {f"whole index {name}" for (name,) in conn.execute(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+        " JOIN pg_am a ON a.oid = c.relam WHERE i.indpred IS NOT NULL AND a.amname = 'btree'")}
     return [f"{query.name} ({kind} plan as {sender.role}, {values}): {what}"
-            for what in sorted(as_role - baseline)]
+            for what in sorted(as_role - baseline - queues)]
 
 
 def check_all(conn: psycopg.Connection, variables: dict[str, int],

@@ -9,7 +9,7 @@
 -- search read the whole of gin_models_params and checked the policy for each
 -- model (760x the superuser's time). Same rows, for the worker.
 -- Role: cadcam_worker
--- Index: idx_jobs_model_id_active, pk_models
+-- Index: idx_jobs_model_id_active | idx_jobs_status_created_at, pk_models
 -- pgbench: \set template_no random(1, 12)
 -- pgbench: \set material_no random(1, 10)
 -- pgbench: \set size_no random(0, 39)
