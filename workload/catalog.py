@@ -14,6 +14,7 @@ lo and hi are numbers or :variables given to pgbench with -D).
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from workload.clients import opening
+from workload.clients import SET_ACTING_USER, opening, role_opening
 from workload.params import PARAMETER, bind
 
 QUERIES_DIR = Path(__file__).resolve().parent / "queries"
@@ -42,6 +43,20 @@ class Query:
 
     def pgbench_script(self) -> str:
         return "\n".join([*self.sets, self.statement]) + "\n"
+
+    def sent_script(self, role: str | None = None, end: str = "COMMIT") -> str:
+        """The pgbench script of the query as the platform sends it: one
+        transaction that names its acting user first (set_acting_user of the
+        parameter, as workload.clients.opening does), takes `role` with SET
+        LOCAL ROLE when given (a login that is a member of several roles),
+        and ends with `end` (COMMIT, or ROLLBACK to leave the data as it
+        was). With nothing to open and a COMMIT: the statement alone."""
+        opening_lines = ([SET_ACTING_USER.format(f":{self.acting_user}") + ";"]
+                         if self.acting_user else [])
+        opening_lines += [f"{line};" for line in role_opening(role)]
+        if not opening_lines and end == "COMMIT":
+            return self.pgbench_script()
+        return "\n".join([*self.sets, "BEGIN;", *opening_lines, self.statement, f"{end};"]) + "\n"
 
     def bound(self, values: dict, conn: psycopg.Connection) -> str:
         """The statement with these values in place of its :parameters, without
@@ -128,22 +143,74 @@ def explain(conn: psycopg.Connection, query: Query, values: dict, generic: bool,
     as literals (a custom plan), or as $n parameters under force_generic_plan (the
     plan a prepared statement settles on, as with pgbench -M prepared). Planned
     as the sender, in a transaction of its own that is rolled back: the role's
-    row-level-security policies are in the plan, as in production."""
+    row-level-security policies are in the plan, as in production. A Function
+    Scan of a function whose statements the planner cannot see into (SECURITY
+    DEFINER: session_for_refresh()) gets their plans as its children."""
     with conn.transaction(force_rollback=True):
-        for statement in opening(sender.role, sender.user_id):
-            conn.execute(statement)
-        if not generic:
-            text = query.bound(values, conn)
-            return conn.execute(f"EXPLAIN (FORMAT JSON) {text}").fetchone()[0][0]["Plan"]
-        order = list(dict.fromkeys(PARAMETER.findall(query.statement)))
-        text = PARAMETER.sub(lambda m: f"${order.index(m.group(1)) + 1}", query.statement)
-        conn.execute(f"PREPARE catalog_query AS {text.rstrip(';')}")
-        conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-        args = ", ".join(str(int(values[name])) for name in order)
-        execute = f"EXECUTE catalog_query({args})" if order else "EXECUTE catalog_query"
-        plan = conn.execute(f"EXPLAIN (FORMAT JSON) {execute}").fetchone()[0][0]["Plan"]
+        statement = _open(conn, query, values, generic, sender)
+        plan = conn.execute(f"EXPLAIN (FORMAT JSON) {statement}").fetchone()[0][0]["Plan"]
+        _close(conn, generic)
+    scans = [n for n in nodes(plan) if n["Node Type"] == "Function Scan"]
+    if scans:
+        inner = nested_plans(conn, query, values, generic, sender)
+        for scan in scans:
+            scan.setdefault("Plans", []).extend(
+                {**p, "Parent Relationship": "Function"} for p in inner)
+    return plan
+
+
+def _open(conn: psycopg.Connection, query: Query, values: dict, generic: bool,
+          sender: Sender) -> str:
+    """Begin the sender's work in the current transaction; the statement to run
+    (the query with literals, or EXECUTE of it prepared, as a generic plan)."""
+    for statement in opening(sender.role, sender.user_id):
+        conn.execute(statement)
+    if not generic:
+        return query.bound(values, conn)
+    order = list(dict.fromkeys(PARAMETER.findall(query.statement)))
+    text = PARAMETER.sub(lambda m: f"${order.index(m.group(1)) + 1}", query.statement)
+    conn.execute(f"PREPARE catalog_query AS {text.rstrip(';')}")
+    conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+    args = ", ".join(str(int(values[name])) for name in order)
+    return f"EXECUTE catalog_query({args})" if order else "EXECUTE catalog_query"
+
+
+def _close(conn: psycopg.Connection, generic: bool) -> None:
+    """Drop what _open prepared (a prepared statement outlives a rollback)."""
+    if generic:
         conn.execute("DEALLOCATE catalog_query")
-        return plan
+
+
+# auto_explain, loaded for one transaction: every statement's plan, the
+# statements functions run included, sent to the client as a notice.
+AUTO_EXPLAIN = {"log_min_duration": "0", "log_nested_statements": "on",
+                "log_format": "json", "log_level": "notice"}
+
+
+def nested_plans(conn: psycopg.Connection, query: Query, values: dict, generic: bool,
+                 sender: Sender) -> list[dict]:
+    """The plans of the statements the query's functions run, as auto_explain
+    logs them: the query is executed, as the sender, in a transaction that
+    is rolled back. The superuser's connection loads auto_explain (once per
+    connection) and sets it before the sender's role is taken."""
+    found: list[dict] = []
+
+    def keep(diagnostic) -> None:
+        text = diagnostic.message_primary or ""
+        if "plan:" in text:
+            found.append(json.loads(text.split("plan:", 1)[1])["Plan"])
+
+    conn.add_notice_handler(keep)
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute("LOAD 'auto_explain'")
+            for setting, value in AUTO_EXPLAIN.items():
+                conn.execute(f"SET LOCAL auto_explain.{setting} = '{value}'")
+            conn.execute(_open(conn, query, values, generic, sender))
+            _close(conn, generic)
+    finally:
+        conn.remove_notice_handler(keep)
+    return found[:-1]  # the last is the query's own plan, logged when it ends
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,10 @@
 -- the refresh token the client sends with SHA-256 and looks the session up,
 -- valid ones only. Busiest query of the platform: every client refreshes its
 -- access token every few minutes.
+-- There is no acting user yet (the session says who it is), so row-level
+-- security shows cadcam_app no session: the lookup goes through
+-- session_for_refresh(), SECURITY DEFINER, whose one statement (planned and
+-- checked here as well) reads uq_sessions_refresh_token_hash as its owner.
 -- The application sends the digest as a parameter; here the digest of the
 -- generator's n-th token ('refresh-token-<n>') stands in for it, so that
 -- pgbench can pick any session.
@@ -12,10 +16,8 @@
 SELECT
     s.id,
     s.user_id,
-    s.access_token_jti,
     s.expires_at
-FROM sessions AS s
+FROM session_for_refresh(sha256(convert_to('refresh-token-' || :session_no, 'UTF8'))) AS s
 WHERE
-    s.refresh_token_hash = sha256(convert_to('refresh-token-' || :session_no, 'UTF8'))
-    AND s.revoked_at IS NULL
+    s.revoked_at IS NULL
     AND s.expires_at > now();
