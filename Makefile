@@ -76,7 +76,7 @@ $(BENCH_STAMP): $(STAMP)
 
 # BUDGET=MINUTES: how long the run may take (14); the 500% growth step runs
 # when it fits (BUDGET=60 at scale 1).
-bench: $(BENCH_STAMP) postgres-major
+bench: $(BENCH_STAMP) postgres-major pgbouncer
 	$(BIN)/python -m bench --scale $(SCALE) $(if $(BUDGET),--budget $(BUDGET))
 
 # PgBouncer for the pooler tests and the soak: Debian's package (there is no

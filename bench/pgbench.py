@@ -14,6 +14,22 @@ from runner.servers.server import Server
 MAX_THREADS = 2
 
 
+@dataclass(frozen=True)
+class Client:
+    """How pgbench connects: as which login, to which port (None: the server's;
+    or a pooler's), with which protocol. Prepared statements are what a
+    direct client uses; through PgBouncer 1.18 in transaction mode a client
+    cannot keep them, and sends each statement with the extended protocol,
+    parsed and planned again every time."""
+
+    user: str = SUPERUSER
+    port: int | None = None
+    protocol: str = "prepared"
+
+
+SUPERUSER_CLIENT = Client()
+
+
 @dataclass
 class Script:
     name: str
@@ -48,17 +64,22 @@ def per_script(output: str) -> dict[str, Script]:
             name=name,
             transactions=int(number(r"^ - (\d+) transactions", block)),
             tps=number(r"tps = ([\d.]+)\)", block),
-            latency_ms=number(r"^ - latency average = ([\d.]+) ms", block),
+            # A script that ran no transaction (a small weight, a short run) has no latency.
+            latency_ms=(number(r"^ - latency average = ([\d.]+) ms", block)
+                        if re.search(r"^ - latency average", block, re.MULTILINE) else 0.0),
         )
     return scripts
 
 
 def run(server: Server, dbname: str, scripts: list[tuple[Path, int]], clients: int,
-        variables: dict[str, int], seconds: float) -> Run:
-    """pgbench with prepared statements for a number of seconds; raises when a
-    transaction failed or pgbench did."""
-    cmd = [server.client("pgbench", "the benchmark"), "-h", "127.0.0.1", "-p", str(server.port),
-           "-U", SUPERUSER, "--no-vacuum", "--protocol=prepared", f"--client={clients}",
+        variables: dict[str, int], seconds: float, client: Client = SUPERUSER_CLIENT) -> Run:
+    """pgbench for a number of seconds, connected as the client says (by
+    default the superuser, straight to the server, prepared statements);
+    raises when a transaction failed or pgbench did."""
+    port = client.port or server.port
+    cmd = [server.client("pgbench", "the benchmark"), "-h", "127.0.0.1", "-p", str(port),
+           "-U", client.user, "--no-vacuum", f"--protocol={client.protocol}",
+           f"--client={clients}",
            f"--jobs={min(clients, MAX_THREADS)}", f"--time={max(1, round(seconds))}"]
     cmd += [f"--define={k}={v}" for k, v in variables.items()]
     cmd += [f"--file={path}@{weight}" for path, weight in scripts]

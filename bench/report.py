@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from bench import cluster, overhead
-from bench.run import BARE, BREAKDOWN_CLIENTS, JOBS, LARGE_TABLES, NO_AUDIT, Results
+from bench import cluster, overhead, roles
+from bench.run import BARE, BREAKDOWN_CLIENTS, BUSY_CLIENTS, JOBS, LARGE_TABLES, NO_AUDIT, Results
 from runner.servers import majors
+from workload import catalog
 from workload.mix import MIX
 
 # A claim with its audit entry against the same claim with the audit trigger off.
@@ -19,6 +20,14 @@ HOT_SHARE = 0.95
 # The runner's whole-process time over plain yoyo's (bench/overhead.py).
 RUNNER_OVERHEAD = {"migrate": 1.1, "noop": 1.5}
 GROWTH = 1.3
+# A workload as its roles (row-level security, the acting user) against the
+# superuser sending the same script.
+ROLE_RATIO = 0.8
+# How much faster a catalog query's latency may grow from 10% to 100% of the
+# data as its role than as the superuser.
+ROLE_GROWTH = 1.3
+# The queries behind the claim and lookup growth targets.
+GROWTH_QUERIES = {"claim": "05_claim_next_job", "lookup": "01_session_lookup"}
 
 
 @dataclass(frozen=True)
@@ -37,11 +46,42 @@ def growth_at(results: Results, fraction: float):
     return next((g for g in results.growth if g.fraction == fraction), None)
 
 
+def growth(small: float, full: float) -> float:
+    return full / small
+
+
+def role_targets(results: Results) -> list[Target]:
+    """Each workload as its roles against the superuser; the catalog's growth
+    and plans as the roles."""
+    found = [Target(f"role_ratio_{s.workload.slug}",
+                    f"{s.ratio:.2f} ({s.figures[roles.ROLE].tps:.0f} as {'/'.join(s.roles)}"
+                    f" / {s.figures[roles.SUPERUSER_KIND].tps:.0f} as the superuser, per s)",
+                    f">= {ROLE_RATIO}", s.ratio >= ROLE_RATIO) for s in results.sent]
+    small, full = growth_at(results, 0.1), growth_at(results, 1.0)
+    if not (small and small.catalog and full and full.catalog):
+        return found
+    for what, name in GROWTH_QUERIES.items():
+        ratio = growth(small.catalog[name][1], full.catalog[name][1])
+        found.append(Target(f"{what}_latency_growth_as_role", f"{ratio:.2f}x from 10% to 100%",
+                            f"<= {GROWTH}x", ratio <= GROWTH))
+    over = [name for name in full.catalog
+            if growth(small.catalog[name][1], full.catalog[name][1])
+            > ROLE_GROWTH * growth(small.catalog[name][0], full.catalog[name][0])]
+    n = len(full.catalog)
+    figure = f"{n - len(over)}/{n} queries" + (f", not {', '.join(over)}" if over else "")
+    found.append(Target("catalog_growth_as_role", figure,
+                        f"{n}/{n} within {ROLE_GROWTH}x of the superuser's growth", not over))
+    problems = small.role_plans + full.role_plans
+    found.append(Target("catalog_plans_as_role", f"{len(problems)} plan(s) at 10% and 100%"
+                        " reading or sorting more than the superuser's", "0", not problems))
+    return found
+
+
 def targets(results: Results) -> list[Target]:
     found = []
-    for row in results.claims:
+    for row in results.committed:
         ratio = row[JOBS] / row[NO_AUDIT]
-        found.append(Target(f"audit_ratio_batch{row['batch']}_{row['clients']}_clients",
+        found.append(Target(f"audit_ratio_committed_batch{row['batch']}_{row['clients']}_clients",
                             f"{ratio:.2f} ({row[JOBS]:.0f} / {row[NO_AUDIT]:.0f} claims/s)",
                             f">= {AUDIT_RATIO}", ratio >= AUDIT_RATIO))
     share = results.progress["share"]
@@ -58,6 +98,7 @@ def targets(results: Results) -> list[Target]:
         ratio = getattr(full, attr) / getattr(small, attr)
         found.append(Target(name, f"{ratio:.2f}x from 10% to 100%", f"<= {GROWTH}x",
                             ratio <= GROWTH))
+    found += role_targets(results)
     for kind, limit in RUNNER_OVERHEAD.items():
         t = results.overhead.get(kind)
         if t:
@@ -144,6 +185,58 @@ def table(header: list[str], rows: list[list]) -> list[str]:
     return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
 
 
+def as_roles(r: Results) -> list[str]:
+    """The workloads as their roles, and the catalog queries as their roles by size."""
+    if not r.sent:
+        return []
+    lines = ["", "### As the platform sends them", "",
+             f"Each workload ({BUSY_CLIENTS} clients) in transactions that name their acting"
+             " user first (set_acting_user) where the query acts for one, sent four ways: as"
+             " the superuser (the baseline), as the role's login with prepared statements (the"
+             " target: what row-level security costs), the same login with the extended"
+             " protocol (what a client behind PgBouncer sends: parsed and planned each time),"
+             " and that through PgBouncer in transaction mode. The pooler's share is what"
+             " PgBouncer adds to a transaction's latency, over the pooled latency. Medians of"
+             f" {r.repeats} alternated runs.", ""]
+    if r.pooler_missing:
+        lines += [f"No figures through the pooler: {r.pooler_missing}.", ""]
+
+    def cell(s, kind):
+        f = s.figures.get(kind)
+        return f"{f.tps:.0f} ({f.latency_ms:.3f} ms)" if f else "-"
+
+    lines += table(["workload", "roles", "superuser /s", "as its role /s", "ratio",
+                    "extended protocol /s", "through PgBouncer /s", "pooler's share"],
+                   [[s.workload.name, ", ".join(s.roles), cell(s, roles.SUPERUSER_KIND),
+                     cell(s, roles.ROLE), f"{s.ratio:.2f}", cell(s, roles.EXTENDED),
+                     cell(s, roles.POOLED),
+                     "-" if s.pooler_share is None else f"{s.pooler_share:.0%}"]
+                    for s in r.sent])
+    points = [g for g in r.growth if g.catalog]
+    if points:
+        lines += ["", "### The catalog queries as their roles, by size (one client)", "",
+                  "Each query alone in a transaction that names its acting user and is rolled"
+                  " back, prepared: as the superuser and as its role, at each growth step.", ""]
+        header = ["query", "role"]
+        for g in points:
+            header += [f"{g.fraction:.0%} superuser ms", f"{g.fraction:.0%} role ms"]
+        header += ["10% to 100%, superuser", "10% to 100%, role"] if len(points) > 1 else []
+        rows = []
+        for name in points[0].catalog:
+            row = [name, catalog.query(name).role]
+            for g in points:
+                row += [f"{g.catalog[name][0]:.3f}", f"{g.catalog[name][1]:.3f}"]
+            if len(points) > 1:
+                first, last = points[0].catalog[name], points[1].catalog[name]
+                row += [f"{growth(first[0], last[0]):.2f}x", f"{growth(first[1], last[1]):.2f}x"]
+            rows.append(row)
+        lines += table(header, rows)
+        for g in points:
+            for problem in g.role_plans:
+                lines += [f"- at {g.fraction:.0%}: {problem}"]
+    return lines
+
+
 def markdown(results: Results, found: list[Target], pictures: list[str]) -> str:
     r = results
     lines = [f"# Benchmark, scale {r.scale:g}", "",
@@ -185,6 +278,7 @@ def markdown(results: Results, found: list[Target], pictures: list[str]) -> str:
                          f"{c[JOBS] / c[NO_AUDIT]:.2f}",
                          f"{rolled[(c['batch'], c['clients'])][JOBS]:.0f}"]
                         for c in r.committed])
+    lines += as_roles(r)
     lines += ["", "### Growth (one client)", ""]
     base = r.growth[0]
     lines += table(["scale", "jobs rows", "claim ms", "x of 10%", "sessions rows", "lookup ms",

@@ -4,6 +4,7 @@ and the report."""
 
 from __future__ import annotations
 
+import random
 import statistics
 import subprocess
 import time
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import psycopg
 
-from bench import cluster, overhead, pgbench
+from bench import cluster, overhead, pgbench, roles
+from runner.servers import pooler
 from workload import catalog
 from workload.generate import TABLES, Generator, Plan
 from workload.mix import MIX
@@ -89,6 +91,9 @@ class Growth:
     claim_ms: float
     lookup_ms: float
     retention: list[Retention] = field(default_factory=list)
+    # Each catalog query alone, one client: (superuser ms, as its role ms).
+    catalog: dict[str, tuple[float, float]] = field(default_factory=dict)
+    role_plans: list[str] = field(default_factory=list)  # catalog.role_problems found
 
 
 @dataclass
@@ -110,6 +115,8 @@ class Results:
     mixed: pgbench.Run | None = None
     growth: list[Growth] = field(default_factory=list)
     growth_skipped: str = ""
+    sent: list[roles.Sent] = field(default_factory=list)  # the workloads as their roles
+    pooler_missing: str = ""  # why there are no figures through PgBouncer
     breakdown: list[dict] = field(default_factory=list)  # step, jobs, bare (claims/s)
     overhead: dict = field(default_factory=dict)  # "migrate"/"noop" -> overhead.Timing
     server_version: str = ""
@@ -292,6 +299,12 @@ class Bench:
                        lookup.latency_ms)
         self.say(f"  at {fraction:.0%}: claim {claim.latency_ms:.3f} ms,"
                  f" lookup {lookup.latency_ms:.3f} ms")
+        point.catalog = self.catalog_latency()
+        point.role_plans = self.role_plans()
+        slowest = max(point.catalog.items(), key=lambda kv: kv[1][1] / kv[1][0])
+        self.say(f"  catalog queries as their roles: {len(point.role_plans)} plan problem(s);"
+                 f" the most slowed, {slowest[0]}: {slowest[1][0]:.3f} ms as the superuser,"
+                 f" {slowest[1][1]:.3f} ms as {self.queries[slowest[0]].role}")
         point.retention = self.retention()
         for r in point.retention:
             self.say(f"  a month's retention on {r.table}: {r.deleted} rows in {r.seconds:.1f} s"
@@ -309,6 +322,76 @@ class Bench:
                 deleted = conn.execute(statement, {"t0": self.generator.plan.t0}).fetchone()[0]
                 found.append(Retention(table, size, deleted, time.monotonic() - started))
                 conn.rollback()
+        return found
+
+    # -- as the platform sends them ---------------------------------------------------
+    def catalog_latency(self) -> dict[str, tuple[float, float]]:
+        """Each catalog query alone, one client, prepared, in a transaction that
+        names its acting user and is rolled back: as the superuser, then as
+        its role's login."""
+        found = {}
+        folder = self.scripts_dir / "latency"
+        folder.mkdir(exist_ok=True)
+        for name, q in self.queries.items():
+            path = folder / f"{name}.sql"
+            path.write_text(q.sent_script(None, "ROLLBACK"))
+            runs = [pgbench.run(self.server, cluster.DBNAME, [(path, 1)], 1,
+                                self.generator.variables(), self.seconds, c)
+                    for c in (pgbench.SUPERUSER_CLIENT, pgbench.Client(roles.LOGIN_OF[q.role]))]
+            found[name] = (runs[0].latency_ms, runs[1].latency_ms)
+        self.sql("VACUUM jobs")
+        return found
+
+    def role_plans(self) -> list[str]:
+        """What each catalog query's plans (custom and generic) read whole or
+        sort as its role, with its acting user, that the superuser's do not."""
+        rng = random.Random(6)
+        found = []
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            for q in self.queries.values():
+                values = q.sample(self.generator.variables(), rng)
+                sender = catalog.Sender(q.role, values[q.acting_user] if q.acting_user else None)
+                for generic in (False, True):
+                    found += catalog.role_problems(conn, q, values, generic, sender, LARGE_TABLES)
+        return found
+
+    def send(self, workload: roles.Workload, kind: str, pooler_port: int | None) -> pgbench.Run:
+        """One run of the workload sent one way (roles.KINDS), BUSY_CLIENTS clients."""
+        login, texts = roles.scripts(workload, self.queries, kind)
+        folder = self.scripts_dir / kind.replace(" ", "_") / workload.slug
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, text in texts.items():
+            (folder / f"{name}.sql").write_text(text)
+            paths.append((folder / f"{name}.sql", workload.weights[name]))
+        since = self.now()
+        run = pgbench.run(self.server, cluster.DBNAME, paths, BUSY_CLIENTS,
+                          self.generator.variables(), self.seconds,
+                          roles.client(kind, login, pooler_port))
+        if workload.end == "COMMIT":
+            self.requeue(since)  # committed claims back in the queue; vacuums jobs
+        else:
+            self.sql("VACUUM jobs")
+        return run
+
+    def as_roles(self, pooler_port: int | None) -> list[roles.Sent]:
+        kinds = roles.KINDS if pooler_port else roles.KINDS[:-1]
+        found = []
+        for workload in roles.WORKLOADS:
+            runs = {kind: [] for kind in kinds}
+            for _ in range(self.repeats):
+                for kind in kinds:
+                    runs[kind].append(self.send(workload, kind, pooler_port))
+            sent = roles.Sent(workload, roles.roles_of(workload, self.queries),
+                              {kind: roles.median(r) for kind, r in runs.items()})
+            f = sent.figures
+            pooled = (f", through PgBouncer {f[roles.POOLED].tps:.0f}/s"
+                      f" (pooler's share {sent.pooler_share:.0%})" if roles.POOLED in f else "")
+            self.say(f"  {workload.name}: superuser {f[roles.SUPERUSER_KIND].tps:.0f}/s,"
+                     f" as {'/'.join(sent.roles)} {f[roles.ROLE].tps:.0f}/s"
+                     f" (ratio {sent.ratio:.2f}), extended protocol {f[roles.EXTENDED].tps:.0f}/s"
+                     f"{pooled}")
+            found.append(sent)
         return found
 
     def plans(self) -> list[catalog.PlanCheck]:
@@ -354,6 +437,16 @@ def growth_estimate(generator: Generator, settle_s: float, last: Growth) -> floa
     return make + 5 * settle_s + 5 * sum(r.seconds for r in last.retention)
 
 
+def sent_as_roles(b: Bench, server, results: Results) -> list[roles.Sent]:
+    """The workloads as their roles; through PgBouncer too when it is installed."""
+    if pooler.binary() is None:
+        results.pooler_missing = pooler.INSTALL_HINT
+        b.say(f"  no figures through the pooler: {pooler.INSTALL_HINT}")
+        return b.as_roles(None)
+    with pooler.running(server.port, roles.setup(BUSY_CLIENTS)) as port:
+        return b.as_roles(port)
+
+
 def execute(scale: float, out: Path, seconds: float, repeats: int, budget_s: float,
             progress=None, say=print, extra_sql: list[Path] = ()) -> Results:
     """Everything but the report; the server and its data are gone when it returns."""
@@ -364,6 +457,7 @@ def execute(scale: float, out: Path, seconds: float, repeats: int, budget_s: flo
     with cluster.bench_server(out) as server:
         say(f"PostgreSQL on 127.0.0.1:{server.port}, data in {server.data_dir}")
         url = cluster.migrated_database(server)
+        roles.create_logins(server.url("postgres"))
         for path in extra_sql:  # before the data, as a migration would have been
             say(f"applying {path}")
             with psycopg.connect(url, autocommit=True) as conn:
@@ -399,6 +493,8 @@ def execute(scale: float, out: Path, seconds: float, repeats: int, budget_s: flo
         results.progress = b.progress()
         results.lookups = b.lookups()
         results.mixed = b.mixed()
+        results.sent = timed(say, "the workloads as their roles, direct and pooled",
+                             lambda: sent_as_roles(b, server, results))
 
         # Committed claims add jobs past the generator's ids, and the breakdown
         # drops objects: both come after the last growth step, their time kept aside.

@@ -16,8 +16,10 @@ import psycopg
 import pytest
 from pytest_postgresql.janitor import DatabaseJanitor
 
+from bench import pgbench, roles
 from bench.run import BREAKDOWN, RETENTION, WORKLOADS, step_sql
 from runner.config import SUPERUSER
+from runner.servers import pooler
 from tests import rows
 from workload import catalog, clients
 from workload.generate import TABLES, Generator, Plan, bulk_load
@@ -374,3 +376,59 @@ def test_a_months_retention_takes_only_what_it_says(loaded, table, statement):
         assert conn.execute(RETAINED[table], {"t0": plan.t0}).fetchone()[0] == 0
         left = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         assert left == total - deleted
+
+
+@pytest.fixture(scope="module")
+def bench_pooler(pg_server, generated):
+    """The benchmark's logins and PgBouncer (bench/roles.py) in front of the server."""
+    if pooler.binary() is None:
+        pytest.skip(pooler.INSTALL_HINT)
+    roles.create_logins(pg_server.url("postgres"))
+    with pooler.running(pg_server.port, roles.setup(2)) as port:
+        yield port
+
+
+@pytest.mark.parametrize("workload", roles.WORKLOADS, ids=[w.slug for w in roles.WORKLOADS])
+def test_each_workload_runs_as_its_roles_direct_and_through_pgbouncer(pg_server, generated,
+                                                                     bench_pooler, workload):
+    """make bench's scripts as the platform sends them: each way of sending
+    runs its transactions without a failure (pgbench.run raises on one), as
+    the logins of the query's roles; the data stays as it was."""
+    conn, generator = generated
+    queries = {q.name: q for q in QUERIES}
+    before = conn.execute("SELECT count(*) FILTER (WHERE status = 'running'), count(*)"
+                          " FROM jobs").fetchone()
+    since = conn.execute("SELECT now()").fetchone()[0]
+    for kind in roles.KINDS:
+        login, texts = roles.scripts(workload, queries, kind)
+        paths = []
+        for name, text in texts.items():
+            path = pg_server.data_dir.parent / f"bench_{os.getpid()}_{kind[:4]}_{name}.sql"
+            path.write_text(text)
+            paths.append((path, workload.weights[name]))
+        run = pgbench.run(pg_server, conn.info.dbname, paths, 2, generator.variables(), 1,
+                          roles.client(kind, login, bench_pooler))
+        assert run.transactions > 0
+    conn.execute(bind((WORKLOADS / "requeue.sql").read_text(), {"since": since}, conn))
+    assert conn.execute("SELECT count(*) FILTER (WHERE status = 'running'), count(*)"
+                        " FROM jobs").fetchone() == before
+
+
+def test_a_mixed_workload_takes_each_querys_role_and_the_baseline_the_same_statements():
+    """One login per role for a workload of one role; the mixed workload's
+    transactions each take their query's role, the superuser's its own."""
+    queries = {q.name: q for q in QUERIES}
+    mixed = next(w for w in roles.WORKLOADS if len(w.weights) > 1)
+    login, texts = roles.scripts(mixed, queries, roles.ROLE)
+    assert login == roles.PLATFORM
+    assert 'SET LOCAL ROLE "cadcam_admin";' in texts["04_jobs_dashboard"]
+    assert "SELECT set_acting_user(:user_id);" in texts["02_active_license"]
+    base_login, base = roles.scripts(mixed, queries, roles.SUPERUSER_KIND)
+    assert base_login == SUPERUSER
+    assert f'SET LOCAL ROLE "{SUPERUSER}";' in base["04_jobs_dashboard"]
+    assert [len(t.splitlines()) for t in base.values()] == [len(t.splitlines())
+                                                           for t in texts.values()]
+    claims = roles.WORKLOADS[0]
+    assert roles.scripts(claims, queries, roles.POOLED)[0] == "bench_worker"
+    assert "SET LOCAL ROLE" not in roles.scripts(claims, queries, roles.POOLED)[1][
+        "05_claim_next_job"]

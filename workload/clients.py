@@ -16,9 +16,10 @@ import psycopg
 from psycopg import sql
 
 # How a transaction names its acting user: set_acting_user() since
-# 0024_set_acting_user; before it, the setting app.user_id itself.
-SET_ACTING_USER = "SELECT set_acting_user({:d})"
-SET_APP_USER_ID = "SELECT set_config('app.user_id', '{:d}', true)"
+# 0024_set_acting_user; before it, the setting app.user_id itself. The
+# placeholder takes the user's id (or, in a pgbench script, a :variable).
+SET_ACTING_USER = "SELECT set_acting_user({})"
+SET_APP_USER_ID = "SELECT set_config('app.user_id', '{}', true)"
 
 
 def opening(role: str | None = None, user_id: int | None = None,
@@ -29,9 +30,12 @@ def opening(role: str | None = None, user_id: int | None = None,
     call set_acting_user); then SET LOCAL ROLE. None: no acting user, or the
     role the connection logged in as."""
     statements = [acting.format(int(user_id))] if user_id is not None else []
-    if role is not None:
-        statements.append("SET LOCAL ROLE " + sql.Identifier(role).as_string())
-    return statements
+    return statements + role_opening(role)
+
+
+def role_opening(role: str | None) -> list[str]:
+    """SET LOCAL ROLE to role, or nothing for None."""
+    return [] if role is None else ["SET LOCAL ROLE " + sql.Identifier(role).as_string()]
 
 
 def set_acting_user(conn: psycopg.Connection, user_id: int) -> None:
