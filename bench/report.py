@@ -23,8 +23,8 @@ GROWTH = 1.3
 # A workload as its roles (row-level security, the acting user) against the
 # superuser sending the same script.
 ROLE_RATIO = 0.8
-# How much faster a catalog query's latency may grow from 10% to 100% of the
-# data as its role than as the superuser.
+# How much faster than the superuser's a catalog query's latency may grow
+# from 10% to 100% of the data as its role, when it grows past GROWTH.
 ROLE_GROWTH = 1.3
 # The queries behind the claim and lookup growth targets.
 GROWTH_QUERIES = {"claim": "05_claim_next_job", "lookup": "01_session_lookup"}
@@ -64,13 +64,17 @@ def role_targets(results: Results) -> list[Target]:
         ratio = growth(small.catalog[name][1], full.catalog[name][1])
         found.append(Target(f"{what}_latency_growth_as_role", f"{ratio:.2f}x from 10% to 100%",
                             f"<= {GROWTH}x", ratio <= GROWTH))
+    # A query grows as its role within the growth target, or, where its
+    # result grows with the data as the superuser's does (a machine's jobs),
+    # no faster than ROLE_GROWTH times the superuser's growth.
     over = [name for name in full.catalog
             if growth(small.catalog[name][1], full.catalog[name][1])
-            > ROLE_GROWTH * growth(small.catalog[name][0], full.catalog[name][0])]
+            > max(GROWTH, ROLE_GROWTH * growth(small.catalog[name][0], full.catalog[name][0]))]
     n = len(full.catalog)
     figure = f"{n - len(over)}/{n} queries" + (f", not {', '.join(over)}" if over else "")
     found.append(Target("catalog_growth_as_role", figure,
-                        f"{n}/{n} within {ROLE_GROWTH}x of the superuser's growth", not over))
+                        f"{n}/{n} within {GROWTH}x, or {ROLE_GROWTH}x of the superuser's growth",
+                        not over))
     problems = small.role_plans + full.role_plans
     found.append(Target("catalog_plans_as_role", f"{len(problems)} plan(s) at 10% and 100%"
                         " reading or sorting more than the superuser's", "0", not problems))
