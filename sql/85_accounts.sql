@@ -69,23 +69,30 @@ COMMENT ON FUNCTION user_for_login(text) IS
 -- -----------------------------------------------------------------------------
 -- Token refresh
 -- -----------------------------------------------------------------------------
+-- PL/pgSQL, not a LANGUAGE sql body: a SECURITY DEFINER function is never
+-- inlined, and a LANGUAGE sql one plans its statement again in every call;
+-- PL/pgSQL keeps the plan for the connection. The token refresh is the
+-- busiest query of the platform: about twice the calls a second (0038).
 CREATE FUNCTION session_for_refresh(token_hash bytea)
 RETURNS TABLE (
     id bigint, user_id bigint, expires_at timestamptz, revoked_at timestamptz
 )
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+BEGIN
+    RETURN QUERY
     SELECT
-        id,
-        user_id,
-        expires_at,
-        revoked_at
-    FROM public.sessions
-    WHERE refresh_token_hash = token_hash;
+        s.id,
+        s.user_id,
+        s.expires_at,
+        s.revoked_at
+    FROM public.sessions AS s
+    WHERE s.refresh_token_hash = token_hash;
 END;
+$$;
 
 COMMENT ON FUNCTION session_for_refresh(bytea) IS
 'Token refresh: the session whose refresh token has this SHA-256 digest, or no row. The application checks expires_at and revoked_at, then calls set_acting_user() with user_id. SECURITY DEFINER because the session is found before there is an acting user.';

@@ -563,3 +563,14 @@ def test_every_comment_names_set_acting_user_as_the_one_way(schema):
     tell = [where for where, text in comments.items() if "set_acting_user()" in (text or "")]
     assert {"function register_user(text,text,text,user_locale,text)",
             "function user_for_login(text)", "function session_for_refresh(bytea)"} <= set(tell)
+
+
+# Issue 25: the functions behind the busiest calls keep their statements'
+# plans (PL/pgSQL), since a SECURITY DEFINER LANGUAGE sql function is never
+# inlined and plans its statement in every call (0038).
+CACHED_PLANS = {"session_for_refresh(bytea)": "plpgsql"}
+
+
+@pytest.mark.parametrize(("function", "language"), CACHED_PLANS.items())
+def test_hot_security_definer_function_caches_its_plan(schema, function, language):
+    assert schema.functions[function].language == language
